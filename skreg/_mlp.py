@@ -1,0 +1,1441 @@
+"""The estimators: scikit-learn glue around the training kernels.
+
+This module owns parameters and their validation, labels, sample and class weights,
+the loop over epochs (convergence, early stopping, learning-rate schedules, verbose
+output, the non-finite check) and the fitted attributes. It does no array arithmetic
+of its own beyond bookkeeping: the maths is in the kernel modules, reached through
+``_training``.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation
+from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
+from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
+from ._penalties import PENALTIES, is_smooth, penalty_code
+from ._training import (
+    Layout,
+    TrainConfig,
+    batch_objective_gradient,
+    run_epoch,
+    total_penalty,
+)
+
+try:  # scipy renamed L-BFGS-B's verbosity option; sklearn keeps the shim
+    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+except ImportError:  # pragma: no cover
+
+    def _get_additional_lbfgs_options_dict(key, value):
+        return {key: value}
+
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+# Rows per chunk when predicting, so memory stays bounded on large inputs.
+_PREDICT_CHUNK = 4096
+_EMPTY_INT = np.zeros(0, dtype=np.int64)
+
+
+def _as_float_sequence(value, length, name, low, high, high_closed):
+    """A float or a sequence of ``length`` floats in range, as a float64 array."""
+    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be a float or a 1-D sequence of floats.")
+    if values.shape[0] == 1 and np.ndim(value) == 0:
+        values = np.full(length, values[0])
+    if values.shape[0] != length:
+        raise ValueError(
+            f"{name} must be a float or a sequence of {length} floats (one per "
+            f"{'weight matrix' if name == 'alpha' else 'hidden layer'}), got "
+            f"{values.shape[0]} values."
+        )
+    upper_ok = values <= high if high_closed else values < high
+    if not (np.all(np.isfinite(values)) and np.all(values >= low) and upper_ok.all()):
+        interval = f"[{low}, {high}{']' if high_closed else ')'}"
+        raise ValueError(f"Every value of {name} must be in {interval}, got {value!r}.")
+    return values
+
+
+class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the regularized multi-layer perceptrons.
+
+    Warning: this class should not be used directly. Use the derived classes.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", *OPTIMIZERS})],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "penalty": [StrOptions(set(PENALTIES)), None],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        *,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        penalty,
+        l1_ratio,
+        dropout,
+        input_dropout,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+
+    # ------------------------------------------------------------------ options
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+        return [int(s) for s in sizes]
+
+    def _check_options(self, hidden_sizes):
+        """Per-layer values and the combinations the solver cannot honour."""
+        n_matrices = len(hidden_sizes) + 1
+        alphas = _as_float_sequence(
+            self.alpha, n_matrices, "alpha", 0.0, np.inf, high_closed=True
+        )
+        dropout = _as_float_sequence(
+            self.dropout, len(hidden_sizes), "dropout", 0.0, 1.0, high_closed=False
+        )
+        if self.solver == "lbfgs":
+            unsupported = []
+            if not is_smooth(self.penalty, self.l1_ratio):
+                unsupported.append(f"penalty={self.penalty!r}")
+            if np.any(dropout > 0):
+                unsupported.append("dropout > 0")
+            if self.input_dropout > 0:
+                unsupported.append("input_dropout > 0")
+            if unsupported:
+                raise ValueError(
+                    f"solver='lbfgs' does not support {' and '.join(unsupported)}: "
+                    "it minimises a smooth, deterministic objective. Use "
+                    "solver='adam' or solver='sgd', which support every penalty "
+                    "and dropout."
+                )
+        return alphas, dropout
+
+    # ------------------------------------------------------------------ fitting
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        # A fit that fails, at any point, leaves the estimator as it was.
+        saved = self.__dict__.copy()
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental):
+        hidden_sizes = self._hidden_sizes()
+        alphas, dropout = self._check_options(hidden_sizes)
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+        sample_weight = self._sample_weight(sample_weight, X, y_labels, incremental)
+
+        layer_units = [n_features, *hidden_sizes, Y.shape[1]]
+        if not first_pass and (
+            len(self.coefs_) != len(layer_units) - 1
+            or any(
+                c.shape != (a, b)
+                for c, a, b in zip(self.coefs_, layer_units[:-1], layer_units[1:])
+            )
+        ):
+            raise ValueError(
+                "hidden_layer_sizes or the number of outputs changed since the last "
+                f"fit: the network has layers {self._layer_units()}, the new "
+                f"parameters and data ask for {layer_units}. Refit with "
+                "warm_start=False."
+            )
+        random_state = check_random_state(self.random_state)
+        layout = Layout(layer_units)
+        if first_pass:
+            self._initialize(Y, layer_units, X.dtype, random_state)
+        params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
+
+        if self.solver == "lbfgs":
+            params = self._fit_lbfgs(
+                X, Y, sample_weight, params, layout, alphas, dropout
+            )
+        else:
+            params = self._fit_stochastic(
+                X,
+                Y,
+                y_labels,
+                sample_weight,
+                params,
+                layout,
+                alphas,
+                dropout,
+                random_state,
+                incremental,
+            )
+        self.coefs_, self.intercepts_ = layout.unpack(params)
+        return self
+
+    def _layer_units(self):
+        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+
+    def _sample_weight(self, sample_weight, X, y_labels, incremental):
+        """Sample weights with the class weights folded in."""
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            if self._label_binarizer.y_type_.startswith("multilabel"):
+                raise ValueError("class_weight is not supported for multilabel y.")
+            if incremental and isinstance(class_weight, str):
+                raise ValueError(
+                    "class_weight '{0}' is not supported for partial_fit. In order "
+                    "to use 'balanced' weights, use compute_class_weight('{0}', "
+                    "classes=classes, y=y). In place of y you can use a large enough "
+                    "sample of the full training set target to properly estimate "
+                    "the class frequency distributions. Pass the resulting weights "
+                    "as the class_weight parameter.".format(class_weight)
+                )
+            weights = compute_class_weight(
+                class_weight, classes=self.classes_, y=y_labels
+            )
+            index = np.searchsorted(self.classes_, y_labels)
+            sample_weight = sample_weight * weights[index].astype(X.dtype)
+        return sample_weight
+
+    def _initialize(self, Y, layer_units, dtype, random_state):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = OUT_ACTIVATIONS[LOSSES[self._loss_name()]]
+        # Glorot uniform, drawn weights then intercepts per layer, as sklearn draws
+        # them, so a fit starts from sklearn's weights for the same random_state.
+        bound_factor = INIT_FACTORS[self.activation]
+        self.coefs_, self.intercepts_ = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            bound = np.sqrt(bound_factor / (fan_in + fan_out))
+            coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = random_state.uniform(-bound, bound, fan_out)
+            self.coefs_.append(coef.astype(dtype, copy=False))
+            self.intercepts_.append(intercept.astype(dtype, copy=False))
+        self._optimizer_state = None
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+            else:
+                self.validation_scores_ = None
+                self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = None
+
+    def _config(self, dtype, seed):
+        return TrainConfig(
+            activation=ACTIVATIONS[self.activation],
+            loss=LOSSES[self._loss_name()],
+            penalty=penalty_code(self.penalty),
+            l1_ratio=float(self.l1_ratio),
+            solver=OPTIMIZERS.get(self.solver, 0),
+            momentum=float(self.momentum),
+            nesterov=bool(self.nesterovs_momentum),
+            learning_rate_init=float(self.learning_rate_init),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            input_dropout=float(self.input_dropout),
+            seed=int(seed),
+            eps=float(np.finfo(dtype).eps),
+        )
+
+    @staticmethod
+    def _kernel_input(X):
+        """``(X, indptr, indices, data)`` as the kernels take dense or CSR input."""
+        if sp.issparse(X):
+            X = X.tocsr()
+            empty = np.zeros((0, 0), dtype=X.dtype)
+            return (
+                empty,
+                X.indptr.astype(np.int64),
+                X.indices.astype(np.int64),
+                np.ascontiguousarray(X.data),
+            )
+        empty_data = np.zeros(0, dtype=X.dtype)
+        return np.ascontiguousarray(X), _EMPTY_INT, _EMPTY_INT, empty_data
+
+    def _fit_lbfgs(self, X, Y, sample_weight, params, layout, alphas, dropout):
+        cfg = self._config(X.dtype, 0)
+        n_samples = X.shape[0]
+        kernel_X = self._kernel_input(X)
+        offsets, size = layout.work_offsets(n_samples, False, dropout)
+        work = np.empty(size, dtype=X.dtype)
+        grad = np.empty_like(params)
+
+        def objective_and_gradient(packed):
+            params[:] = packed
+            objective, _ = batch_objective_gradient(
+                *kernel_X,
+                Y,
+                sample_weight,
+                _EMPTY_INT,
+                0,
+                n_samples,
+                params,
+                grad,
+                layout.units,
+                layout.coef_offsets,
+                layout.intercept_offsets,
+                alphas,
+                dropout,
+                work,
+                offsets,
+                cfg,
+                0,
+            )
+            return objective, grad.astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        result = scipy.optimize.minimize(
+            objective_and_gradient,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        params = result.x.astype(X.dtype)
+        if not np.all(np.isfinite(params)):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return params
+
+    def _fit_stochastic(
+        self,
+        X,
+        Y,
+        y_labels,
+        sample_weight,
+        params,
+        layout,
+        alphas,
+        dropout,
+        random_state,
+        incremental,
+    ):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # Split indices with sklearn's call, so the split is sklearn's.
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = Y.astype(bool) if should_stratify else None
+            train, val = train_test_split(
+                np.arange(X.shape[0]),
+                random_state=random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            if val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_val, Y_val, y_val = X[val], Y[val], y_labels[val]
+            sample_weight_val = sample_weight[val]
+            X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        stochastic = bool(np.any(dropout > 0) or self.input_dropout > 0)
+        seed = random_state.randint(np.iinfo(np.int32).max) if stochastic else 0
+        cfg = self._config(X.dtype, seed)
+        gather = bool(self.shuffle or self.input_dropout > 0)
+        kernel_X = self._kernel_input(X)
+        offsets, size = layout.work_offsets(
+            batch_size, gather and not sp.issparse(X), dropout
+        )
+        work = np.empty(size, dtype=X.dtype)
+        grad = np.empty_like(params)
+
+        state = self._optimizer_state
+        if not incremental or state is None:
+            state = {
+                "first": np.zeros_like(params),
+                "second": np.zeros_like(params) if self.solver == "adam" else None,
+                "step": 0,
+                "learning_rate": float(self.learning_rate_init),
+            }
+        else:  # copies, so an interrupted or failed call leaves the old state intact
+            state = {
+                k: v.copy() if isinstance(v, np.ndarray) else v
+                for k, v in state.items()
+            }
+        second = state["second"] if state["second"] is not None else state["first"]
+
+        # A fresh convergence state on every call of fit (sklearn keeps the old one
+        # on warm starts, so a refit with a new alpha stops after one epoch).
+        loss_curve = list(getattr(self, "loss_curve_", None) or [])
+        validation_scores = list(getattr(self, "validation_scores_", None) or [])
+        validation_losses = list(getattr(self, "validation_loss_curve_", None) or [])
+        best_loss = np.inf
+        best_validation_score = -np.inf
+        best_params = params.copy()
+        no_improvement = 0
+        n_iter = 0
+        t = self.t_
+        sample_index = np.arange(n_samples)
+        last_good = params.copy()
+        loss = getattr(self, "loss_", None)
+
+        try:
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_index = shuffle(sample_index, random_state=random_state)
+                    order = sample_index.astype(np.int64)
+                else:
+                    order = _EMPTY_INT
+                last_good[:] = params
+                step_before = state["step"]
+                accumulated, state["step"] = run_epoch(
+                    *kernel_X,
+                    Y,
+                    sample_weight,
+                    order,
+                    n_samples,
+                    batch_size,
+                    params,
+                    grad,
+                    state["first"],
+                    second,
+                    state["step"],
+                    state["learning_rate"],
+                    layout.units,
+                    layout.coef_offsets,
+                    layout.intercept_offsets,
+                    alphas,
+                    dropout,
+                    work,
+                    offsets,
+                    cfg,
+                )
+                epoch_loss = accumulated / n_samples
+                if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
+                    params[:] = last_good
+                    state["step"] = step_before
+                    warnings.warn(
+                        f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
+                        "training stopped there and the weights of the last finite "
+                        "epoch were kept. Lower learning_rate_init, scale the input "
+                        "features, or increase alpha.",
+                        ConvergenceWarning,
+                    )
+                    break
+                n_iter += 1
+                loss = epoch_loss
+                t += n_samples
+                loss_curve.append(loss)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (n_iter, loss))
+
+                if early_stopping:
+                    output = self._forward(X_val, *layout.unpack(params))
+                    score = self._score_output(y_val, output, sample_weight_val)
+                    validation_scores.append(score)
+                    validation_losses.append(
+                        self._objective(
+                            output,
+                            Y_val,
+                            sample_weight_val,
+                            params,
+                            layout,
+                            alphas,
+                            cfg,
+                        )
+                    )
+                    if self.verbose:
+                        print("Validation score: %f" % score)
+                    if score < best_validation_score + self.tol:
+                        no_improvement += 1
+                    else:
+                        no_improvement = 0
+                    if score > best_validation_score:
+                        best_validation_score = score
+                        best_params = params.copy()
+                else:
+                    if loss > best_loss - self.tol:
+                        no_improvement += 1
+                    else:
+                        no_improvement = 0
+                    best_loss = min(best_loss, loss)
+
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    state["learning_rate"] = invscaling_rate(
+                        self.learning_rate_init, self.power_t, t
+                    )
+
+                if no_improvement > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    new_rate = None
+                    if self.solver == "sgd" and self.learning_rate == "adaptive":
+                        new_rate = adaptive_decrease(state["learning_rate"])
+                    if new_rate is not None:
+                        state["learning_rate"] = new_rate
+                        no_improvement = 0
+                        if self.verbose:
+                            print(msg + " Setting learning rate to %f" % new_rate)
+                    else:
+                        if self.verbose:
+                            small = self.solver == "sgd" and (
+                                self.learning_rate == "adaptive"
+                            )
+                            print(
+                                msg
+                                + (" Learning rate too small." if small else "")
+                                + " Stopping."
+                            )
+                        break
+
+                if incremental:
+                    break
+                if n_iter == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            # The interrupted epoch is discarded: the weights are those of the
+            # last completed epoch.
+            params[:] = last_good
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping and np.isfinite(best_validation_score):
+            params = best_params
+        self.n_iter_ = n_iter
+        self.t_ = t
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        self._optimizer_state = state
+        if early_stopping:
+            self.validation_scores_ = validation_scores
+            self.validation_loss_curve_ = validation_losses
+            self.best_validation_score_ = best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = best_loss
+        return params
+
+    def _objective(self, output, Y, sample_weight, params, layout, alphas, cfg):
+        """Weighted mean loss of a forward output plus the penalty."""
+        rows = np.arange(output.shape[0], dtype=np.int64)
+        empty = np.zeros((0, output.shape[1]), dtype=output.dtype)
+        loss_sum = loss_and_delta(
+            output, Y, sample_weight, rows, empty, cfg.loss, cfg.eps
+        )
+        penalty = total_penalty(params, layout.coef_offsets, alphas, cfg)
+        return float(loss_sum / sample_weight.sum() + penalty)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. The loss is the weighted mean over the samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # --------------------------------------------------------------- prediction
+
+    def _forward(self, X, coefs, intercepts):
+        """Output-layer activations for ``X``, computed in chunks of rows."""
+        activation = ACTIVATIONS[self.activation]
+        loss = LOSSES[self._loss_name()]
+        dtype = coefs[0].dtype
+        n_samples = X.shape[0]
+        output = np.empty((n_samples, intercepts[-1].shape[0]), dtype=dtype)
+        last = len(coefs) - 1
+        for start in range(0, max(n_samples, 1), _PREDICT_CHUNK):
+            A = X[start : start + _PREDICT_CHUNK]
+            for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+                A = np.ascontiguousarray(safe_sparse_dot(A, W, dense_output=True))
+                if layer < last:
+                    bias_activation(A, b, activation)
+                else:
+                    bias_output_activation(A, b, loss)
+            output[start : start + _PREDICT_CHUNK] = A
+        return output
+
+    def _forward_checked(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        X = X.astype(self.coefs_[0].dtype, copy=False)
+        return self._forward(X, self.coefs_, self.intercepts_)
+
+    # ------------------------------------------------------------ regularization
+
+    @property
+    def feature_importances_(self):
+        """Per input feature, the L2 norm of its row of ``coefs_[0]``, summing to 1.
+
+        All zeros when every row is zero. Used by
+        :class:`~sklearn.feature_selection.SelectFromModel`.
+        """
+        check_is_fitted(self)
+        norms = np.linalg.norm(self.coefs_[0].astype(np.float64), axis=1)
+        total = norms.sum()
+        return norms / total if total > 0 else norms
+
+    @property
+    def sparsity_(self):
+        """Per weight matrix, the fraction of its entries that are exactly 0.0."""
+        check_is_fitted(self)
+        return [float(np.mean(c == 0)) for c in self.coefs_]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : {{'identity', 'logistic', 'tanh', 'relu'}}, default='relu'
+        Activation function for the hidden layers: ``x``, ``1 / (1 + exp(-x))``,
+        ``tanh(x)`` or ``max(0, x)``.
+
+    solver : {{'lbfgs', 'sgd', 'adam'}}, default='adam'
+        The solver for weight optimization: quasi-Newton full-batch L-BFGS,
+        stochastic gradient descent, or Adam. 'lbfgs' minimises a smooth,
+        deterministic objective, so it accepts only ``penalty='l2'`` or ``None``
+        and no dropout; it raises a ``ValueError`` otherwise.
+
+    alpha : float or array-like of shape (n_layers - 1,), default=0.0001
+        Strength of the penalty, as in :class:`~sklearn.linear_model.SGDClassifier`:
+        the penalty is added whole to the mean loss of every minibatch, so the
+        objective does not depend on the solver or the batch size. A sequence
+        gives each weight matrix its own strength. scikit-learn's MLP divides its
+        L2 term by the batch size: its ``alpha=a`` with batch size ``B`` is
+        ``alpha=a / B`` here (``a / n_samples`` with 'lbfgs').
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers. When set to "auto",
+        ``batch_size=min(200, n_samples)``. Unused by 'lbfgs'.
+
+    learning_rate : {{'constant', 'invscaling', 'adaptive'}}, default='constant'
+        Learning rate schedule for weight updates, as in scikit-learn. Only used
+        when ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate. Only used when solver='sgd' or 'adam'.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate. Only used when
+        solver='sgd' and learning_rate='invscaling'.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for 'sgd' and 'adam', iterations of
+        'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration. Only used when solver='sgd'
+        or 'adam'.
+
+    random_state : int, RandomState instance, default=None
+        Determines the initial weights, the train-validation split under early
+        stopping, the batch order, and the seed of the dropout masks. The
+        weights, split and batch order are drawn exactly as scikit-learn's MLP
+        draws them. Pass an int for reproducible results.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops when the loss (or the
+        validation score) does not improve by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        When set to True, start from the weights of the previous call to fit.
+        Each call starts a fresh convergence state, so a refit trains until it
+        converges again.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Only used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when solver='sgd' and
+        momentum > 0.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data and stop
+        when the validation score stops improving. The best weights seen are
+        kept (as a copy).
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for early
+        stopping. Only used if early_stopping is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+
+    penalty : {{'l2', 'l1', 'elasticnet'}} or None, default='l2'
+        The penalty on the weight matrices (never on the intercepts): half the
+        squared L2 norm, the L1 norm, or their mix. The L1 part is applied by
+        its proximal operator after each optimizer step, so weights become
+        exactly zero.
+
+    l1_ratio : float, default=0.15
+        The elastic net mixing parameter ``rho``, with ``0 <= rho <= 1``: the
+        penalty is ``alpha * (rho * ||W||_1 + (1 - rho) / 2 * ||W||^2)``. Only
+        used if ``penalty='elasticnet'``.
+
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Probability of dropping each hidden unit during training (inverted
+        dropout: kept units are scaled by ``1 / (1 - dropout)``), one value for
+        all hidden layers or one per hidden layer. Prediction is deterministic.
+
+    input_dropout : float, default=0.0
+        Probability of dropping each input feature during training (inverted
+        dropout).
+"""
+
+_ATTRIBUTES_DOC = """
+    loss_ : float
+        The objective (mean loss plus penalty) at the last epoch, averaged over its
+        minibatches, or the final objective of 'lbfgs'.
+
+    best_loss_ : float or None
+        The minimum objective reached during training; None with early stopping.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The objective at each epoch (stochastic solvers).
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score on the validation set at each epoch, with early stopping.
+
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        The validation objective (mean loss plus penalty) at each epoch, with early
+        stopping.
+
+    best_validation_score_ : float or None
+        The best validation score, with early stopping.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix between layer i and layer i + 1.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, if `X` has string feature names.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Per input feature, the L2 norm of its row of ``coefs_[0]``, normalised to
+        sum to 1.
+
+    sparsity_ : list of float
+        Per weight matrix, the fraction of its entries that are exactly 0.0.
+"""
+
+_NOTES_DOC = """
+    The objective, for every solver and batch size, is
+
+    .. math::
+
+        \\frac{{\\sum_i w_i \\ell_i}}{{\\sum_i w_i}}
+        + \\sum_l \\alpha_l \\left(\\frac{{1 - \\rho}}{{2}} \\|W_l\\|_2^2
+        + \\rho \\|W_l\\|_1\\right)
+
+    with ``rho = 0`` for 'l2', 1 for 'l1' and ``l1_ratio`` for 'elasticnet'. Each
+    minibatch step uses that batch's mean loss plus the whole penalty. The smooth
+    part goes into the gradient; after the optimizer step, the L1 part is applied
+    by soft-thresholding each weight at ``eta * alpha * rho``, ``eta`` being the
+    step the optimizer applied to that weight: the learning rate for 'sgd', and
+    ``lr_t / (sqrt(v) + epsilon)`` for 'adam'.
+"""
+
+
+class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
+    __doc__ = (
+        """Multi-layer perceptron classifier with L1, L2, elastic net and dropout.
+
+    A drop-in replacement for :class:`~sklearn.neural_network.MLPClassifier`: the same
+    parameters, defaults, attributes and methods, plus the regularizers below. It
+    minimises the log-loss plus the penalty with L-BFGS, SGD or Adam, on Numba
+    kernels.
+
+    Parameters
+    ----------"""
+        + _PARAMETERS_DOC
+        + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights associated with classes, as in
+        :class:`~sklearn.linear_model.SGDClassifier`, multiplied into the sample
+        weights. 'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+"""
+        + _ATTRIBUTES_DOC
+        + """
+    See Also
+    --------
+    RegularizedMLPRegressor : Regularized multi-layer perceptron regressor.
+    sklearn.neural_network.MLPClassifier : scikit-learn's multi-layer perceptron.
+
+    Notes
+    -----"""
+        + _NOTES_DOC
+        + """
+    References
+    ----------
+    Glorot, Xavier, and Yoshua Bengio. "Understanding the difficulty of training
+    deep feedforward neural networks." AISTATS 2010.
+
+    Kingma, Diederik, and Jimmy Ba. "Adam: A method for stochastic optimization."
+    arXiv:1412.6980 (2014).
+
+    Srivastava, Nitish, et al. "Dropout: a simple way to prevent neural networks
+    from overfitting." JMLR 15 (2014): 1929-1958.
+
+    Examples
+    --------
+    >>> from skreg import RegularizedMLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> clf = RegularizedMLPClassifier((20,), penalty="l1", alpha=1e-3,
+    ...                                max_iter=300, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.sparsity_[0] > 0.1
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseRegularizedMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            penalty=penalty,
+            l1_ratio=l1_ratio,
+            dropout=dropout,
+            input_dropout=input_dropout,
+        )
+        self.class_weight = class_weight
+
+    def _loss_name(self):
+        binary = getattr(self, "_label_binarizer", None)
+        if binary is not None and binary.y_type_ != "multiclass":
+            return "binary_log_loss"
+        return "log_loss"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        # As sklearn: a new label binarizer on a first fit; on warm starts and
+        # partial fits, the classes must match those already seen.
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        return X, y, np.ascontiguousarray(Y)
+
+    def _score_output(self, y, output, sample_weight):
+        if not np.isfinite(output).all():
+            return np.nan
+        return accuracy_score(y, self._labels(output), sample_weight=sample_weight)
+
+    def _labels(self, output):
+        if self.n_outputs_ == 1:
+            output = output.ravel()
+        return self._label_binarizer.inverse_transform(output)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray, shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        return self._labels(self._forward_checked(X))
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class in the
+            model, where classes are ordered as they are in `self.classes_`.
+        """
+        y_pred = self._forward_checked(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class in the
+            model, where classes are ordered as they are in `self.classes_`.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,)
+            The target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit. Can be obtained via
+            `np.unique(y_all)`, where `y_all` is the target vector of the entire
+            dataset. This argument is required for the first call to
+            partial_fit and can be omitted in the subsequent calls. Note that y
+            doesn't need to contain all labels in `classes`.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        saved = self.__dict__.copy()
+        try:
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+                self.classes_ = self._label_binarizer.classes_
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
+    __doc__ = (
+        """Multi-layer perceptron regressor with L1, L2, elastic net and dropout.
+
+    A drop-in replacement for :class:`~sklearn.neural_network.MLPRegressor`: the same
+    parameters, defaults, attributes and methods, plus the regularizers below. It
+    minimises the half squared error (or half Poisson deviance) plus the penalty
+    with L-BFGS, SGD or Adam, on Numba kernels. Unlike scikit-learn's, its first
+    positional parameter is ``hidden_layer_sizes`` (``loss`` is keyword-only).
+
+    Parameters
+    ----------"""
+        + _PARAMETERS_DOC
+        + """
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss: half the squared error with an identity output, or half the
+        Poisson deviance with an exponential output. Summed over outputs for
+        multi-output targets.
+
+    Attributes
+    ----------"""
+        + _ATTRIBUTES_DOC
+        + """
+    See Also
+    --------
+    RegularizedMLPClassifier : Regularized multi-layer perceptron classifier.
+    sklearn.neural_network.MLPRegressor : scikit-learn's multi-layer perceptron.
+
+    Notes
+    -----"""
+        + _NOTES_DOC
+        + """
+    References
+    ----------
+    Glorot, Xavier, and Yoshua Bengio. "Understanding the difficulty of training
+    deep feedforward neural networks." AISTATS 2010.
+
+    Kingma, Diederik, and Jimmy Ba. "Adam: A method for stochastic optimization."
+    arXiv:1412.6980 (2014).
+
+    Examples
+    --------
+    >>> from skreg import RegularizedMLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, n_features=10, noise=1.0,
+    ...                        random_state=0)
+    >>> reg = RegularizedMLPRegressor((32,), penalty="elasticnet", alpha=1e-3,
+    ...                               solver="lbfgs" if False else "adam",
+    ...                               learning_rate_init=0.01, max_iter=500,
+    ...                               random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseRegularizedMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            penalty=penalty,
+            l1_ratio=l1_ratio,
+            dropout=dropout,
+            input_dropout=input_dropout,
+        )
+
+    def _loss_name(self):
+        return self.loss
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for "
+                "Poisson regression."
+            )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, y, np.ascontiguousarray(Y, dtype=X.dtype)
+
+    def _score_output(self, y, output, sample_weight):
+        if not np.isfinite(output).all():
+            return np.nan
+        return r2_score(y, self._values(output), sample_weight=sample_weight)
+
+    @staticmethod
+    def _values(output):
+        return output.ravel() if output.shape[1] == 1 else output
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        return self._values(self._forward_checked(X))
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : ndarray of shape (n_samples,)
+            The target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -1,0 +1,111 @@
+"""Penalties on the weight matrices: value, smooth gradient and proximal step.
+
+A penalty with strength ``alpha`` and mixing ``rho`` splits into a smooth part
+``s(W) = alpha * (1 - rho) / 2 * ||W||^2``, which goes into the gradient, and a
+non-smooth part ``h(W) = alpha * rho * ||W||_1``, which is applied by its proximal
+operator right after the optimizer step, so weights become exactly zero. ``rho`` is
+0 for ``"l2"``, 1 for ``"l1"`` and ``l1_ratio`` for ``"elasticnet"``; ``None`` is no
+penalty at all. Every operation of a penalty lives in this file, next to the others;
+``PENALTIES`` maps the user's name to the integer code the kernels dispatch on.
+"""
+
+from numba import njit
+
+NONE = 0
+L2 = 1
+L1 = 2
+ELASTICNET = 3
+
+PENALTIES = {
+    "l2": L2,
+    "l1": L1,
+    "elasticnet": ELASTICNET,
+}
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+def penalty_code(penalty):
+    """Integer code of the penalty name (``None`` is no penalty)."""
+    return NONE if penalty is None else PENALTIES[penalty]
+
+
+def is_smooth(penalty, l1_ratio):
+    """Whether the penalty has no non-smooth (proximal) part."""
+    return penalty in (None, "l2") or (penalty == "elasticnet" and l1_ratio == 0)
+
+
+@njit(**_JIT)
+def l1_share(code, l1_ratio):
+    """The share ``rho`` of ``alpha`` that goes to the L1 norm."""
+    if code == L1:
+        return 1.0
+    if code == ELASTICNET:
+        return l1_ratio
+    return 0.0
+
+
+@njit(**_JIT)
+def l2_share(code, l1_ratio):
+    """The share ``1 - rho`` of ``alpha`` that goes to half the squared L2 norm."""
+    if code == L2:
+        return 1.0
+    if code == ELASTICNET:
+        return 1.0 - l1_ratio
+    return 0.0
+
+
+@njit(**_JIT)
+def value(W, alpha, code, l1_ratio):
+    """Penalty value ``s(W) + h(W)`` of one flattened weight matrix."""
+    squares = 0.0
+    absolutes = 0.0
+    for i in range(W.shape[0]):
+        squares += W[i] * W[i]
+        absolutes += abs(W[i])
+    return alpha * (
+        0.5 * l2_share(code, l1_ratio) * squares + l1_share(code, l1_ratio) * absolutes
+    )
+
+
+@njit(**_JIT)
+def add_smooth_gradient(G, W, alpha, code, l1_ratio):
+    """In place: ``G += grad s(W) = alpha * (1 - rho) * W``."""
+    scale = alpha * l2_share(code, l1_ratio)
+    if scale == 0.0:
+        return
+    for i in range(G.shape[0]):
+        G[i] += scale * W[i]
+
+
+@njit(inline="always", **_JIT)
+def soft_threshold(w, threshold):
+    """``sign(w) * max(|w| - threshold, 0)``: the proximal operator of ``|.|``."""
+    if w > threshold:
+        return w - threshold
+    if w < -threshold:
+        return w + threshold
+    return 0.0
+
+
+@njit(inline="always", **_JIT)
+def prox_1d(w, step_alpha, code, l1_ratio):
+    """Proximal step of ``step * h`` at one weight, with ``step_alpha = step * alpha``."""
+    if code == L1:
+        return soft_threshold(w, step_alpha)
+    if code == ELASTICNET:
+        return soft_threshold(w, step_alpha * l1_ratio)
+    return w
+
+
+@njit(**_JIT)
+def prox(W, step, alpha, code, l1_ratio):
+    """In place: ``W = prox_{step * h}(W)`` for one flattened weight matrix.
+
+    ``step`` holds one step size per weight (a per-coordinate optimizer such as Adam)
+    or a single one shared by all.
+    """
+    shared = step.shape[0] == 1
+    for i in range(W.shape[0]):
+        eta = step[0] if shared else step[i]
+        W[i] = prox_1d(W[i], eta * alpha, code, l1_ratio)

@@ -1,0 +1,55 @@
+"""Counter-based random numbers for dropout masks and input noise.
+
+Every number is a pure function of ``(seed, stream, index)``: the stream names one
+optimizer step and one layer, the index one entry of that layer's batch. No generator
+state is carried between calls, so results do not depend on Numba's per-thread global
+``np.random`` state, on the thread count, or on how work is split, and a mask can be
+regenerated instead of stored. The mixing function is SplitMix64's finalizer.
+"""
+
+import numpy as np
+from numba import njit
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@njit(inline="always", **_JIT)
+def mix64(z):
+    """SplitMix64 finalizer: a bijective, well-mixed hash of a uint64."""
+    z = (z ^ (z >> _S30)) * _MUL1
+    z = (z ^ (z >> _S27)) * _MUL2
+    return z ^ (z >> _S31)
+
+
+@njit(**_JIT)
+def stream_key(seed, step, layer):
+    """Key of the stream for one optimizer step and one layer."""
+    key = mix64(np.uint64(seed) + _GOLDEN)
+    key = mix64(key ^ (np.uint64(step) * _GOLDEN))
+    return mix64(key ^ (np.uint64(layer) + _GOLDEN))
+
+
+@njit(inline="always", **_JIT)
+def uniform(key, index):
+    """A float64 in [0, 1) from a stream key and an index within the stream."""
+    z = mix64(key + (np.uint64(index) + np.uint64(1)) * _GOLDEN)
+    return float(z >> _S11) * _TO_UNIT
+
+
+@njit(**_JIT)
+def dropout_scale(out, rate, key):
+    """Fill ``out`` with inverted-dropout factors: 0 w.p. ``rate``, else 1/(1-rate)."""
+    keep = 1.0 / (1.0 - rate)
+    n, m = out.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = 0.0 if uniform(key, i * m + j) < rate else keep

@@ -1,0 +1,382 @@
+"""The training kernels: one minibatch's objective and gradient, one whole epoch.
+
+Numba owns one epoch (or, for lbfgs, one full-batch evaluation of the objective and
+its gradient); Python owns the loop over epochs. A network is described by plain
+arrays: ``params`` is the flat buffer of every weight matrix then every intercept
+vector (``Layout`` gives the offsets), ``work`` is one buffer that holds each layer's
+activations, back-propagated errors and dropout factors for the largest batch,
+allocated once per fit. Scalars reach the kernels in a ``TrainConfig`` namedtuple.
+
+``X`` reaches the kernels either dense (``X`` 2-D, ``indptr`` empty) or as the three
+arrays of a CSR matrix (``X`` of shape (0, 0)), so one compiled kernel serves both.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ._activations import bias_activation, derivative_from_output, multiply_derivative
+from ._losses import bias_output_activation, loss_and_delta
+from ._optimizers import SGD, adam_step, sgd_step
+from ._penalties import add_smooth_gradient
+from ._penalties import value as penalty_value
+from ._random import dropout_scale, stream_key, uniform
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+TrainConfig = namedtuple(
+    "TrainConfig",
+    [
+        "activation",  # int code, see _activations.ACTIVATIONS
+        "loss",  # int code, see _losses.LOSSES
+        "penalty",  # int code, see _penalties.PENALTIES
+        "l1_ratio",
+        "solver",  # int code, see _optimizers.OPTIMIZERS
+        "momentum",
+        "nesterov",
+        "learning_rate_init",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "input_dropout",
+        "seed",  # key of the dropout / noise streams
+        "eps",  # machine epsilon of the training dtype
+    ],
+)
+
+
+class Layout:
+    """Offsets of each layer's weights, intercepts and work blocks in flat buffers.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    """
+
+    def __init__(self, layer_units):
+        self.units = np.asarray(layer_units, dtype=np.int64)
+        sizes = self.units[:-1] * self.units[1:]
+        self.coef_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        n_coefs = int(self.coef_offsets[-1])
+        self.intercept_offsets = (
+            n_coefs + np.concatenate([[0], np.cumsum(self.units[1:])])
+        ).astype(np.int64)
+        self.n_params = int(self.intercept_offsets[-1])
+
+    @property
+    def n_layers(self):
+        return len(self.units)
+
+    def work_offsets(self, batch_size, gather_input, dropout):
+        """Offsets of the activation, error and dropout blocks, and the total size.
+
+        Row 0 holds activation blocks (layer 0 is the gathered input batch, empty
+        when the input is used in place), row 1 error blocks, row 2 dropout blocks
+        (only for hidden layers with a positive rate).
+        """
+        n_layers = self.n_layers
+        offsets = np.zeros((3, n_layers + 1), dtype=np.int64)
+        position = 0
+        for kind in range(3):
+            for layer in range(n_layers):
+                offsets[kind, layer] = position
+                if kind == 0:
+                    used = layer > 0 or gather_input
+                elif kind == 1:
+                    used = layer > 0
+                else:
+                    used = 0 < layer < n_layers - 1 and dropout[layer - 1] > 0
+                if used:
+                    position += batch_size * int(self.units[layer])
+            offsets[kind, n_layers] = position
+        return offsets, position
+
+    def unpack(self, params):
+        """Per-layer views ``(coefs, intercepts)`` into a flat parameter buffer."""
+        coefs, intercepts = [], []
+        for layer in range(self.n_layers - 1):
+            start, end = self.coef_offsets[layer], self.coef_offsets[layer + 1]
+            shape = (self.units[layer], self.units[layer + 1])
+            coefs.append(params[start:end].reshape(shape))
+            start, end = self.intercept_offsets[layer : layer + 2]
+            intercepts.append(params[start:end])
+        return coefs, intercepts
+
+    def pack(self, coefs, intercepts, dtype):
+        """A new flat buffer holding copies of ``coefs`` and ``intercepts``."""
+        return np.concatenate(
+            [np.ravel(c) for c in coefs] + [np.ravel(b) for b in intercepts]
+        ).astype(dtype, copy=True)
+
+
+@njit(inline="always", **_JIT)
+def _block(buffer, start, rows, cols):
+    return buffer[start : start + rows * cols].reshape((rows, cols))
+
+
+@njit(**_JIT)
+def batch_objective_gradient(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    start,
+    stop,
+    params,
+    grad,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    alphas,
+    dropout,
+    work,
+    work_offsets,
+    cfg,
+    step,
+):
+    """Objective of one batch and its gradient, written into ``grad``.
+
+    The batch is samples ``order[start:stop]`` (or ``start:stop`` when ``order`` is
+    empty). Returns ``(mean_loss + penalty, sum of sample weights)``, the objective
+    being that batch's weighted mean loss plus the whole penalty, and ``grad`` its
+    gradient (smooth part of the penalty only). ``step`` keys the dropout streams.
+    """
+    n_layers = units.shape[0]
+    size = stop - start
+    sparse = indptr.shape[0] > 0
+    shuffled = order.shape[0] > 0
+    rows = np.empty(size, dtype=np.int64)
+    for r in range(size):
+        rows[r] = order[start + r] if shuffled else start + r
+
+    # ---- input layer: the first product, dense or CSR
+    n_in = units[0]
+    n_hidden = units[1]
+    W0 = _block(params, coef_offsets[0], n_in, n_hidden)
+    Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
+    input_key = stream_key(cfg.seed, step, 0)
+    input_rate = cfg.input_dropout
+    input_keep = 1.0 / (1.0 - input_rate)
+    gathered = work_offsets[0, 1] > work_offsets[0, 0]
+    if sparse:
+        Z1[:] = 0.0
+        for r in range(size):
+            row = rows[r]
+            for k in range(indptr[row], indptr[row + 1]):
+                j = indices[k]
+                v = data[k]
+                if input_rate > 0.0:
+                    v *= (
+                        0.0
+                        if uniform(input_key, r * n_in + j) < input_rate
+                        else (input_keep)
+                    )
+                for h in range(n_hidden):
+                    Z1[r, h] += v * W0[j, h]
+        A0 = _block(work, 0, 0, n_in)
+    elif gathered:
+        A0 = _block(work, work_offsets[0, 0], size, n_in)
+        for r in range(size):
+            A0[r, :] = X[rows[r], :]
+        if input_rate > 0.0:
+            for r in range(size):
+                for j in range(n_in):
+                    if uniform(input_key, r * n_in + j) < input_rate:
+                        A0[r, j] = 0.0
+                    else:
+                        A0[r, j] *= input_keep
+        np.dot(A0, W0, Z1)
+    else:
+        A0 = X[start:stop]
+        np.dot(A0, W0, Z1)
+
+    # ---- forward through the layers
+    for layer in range(n_layers - 1):
+        n_out = units[layer + 1]
+        Z = _block(work, work_offsets[0, layer + 1], size, n_out)
+        if layer > 0:
+            A = _block(work, work_offsets[0, layer], size, units[layer])
+            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(A, W, Z)
+        b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+        if layer + 1 < n_layers - 1:
+            bias_activation(Z, b, cfg.activation)
+            rate = dropout[layer]
+            if rate > 0.0:
+                # Keep f'(z) times the dropout factor, so the backward pass needs
+                # neither the mask nor the activation before dropout.
+                D = _block(work, work_offsets[2, layer + 1], size, n_out)
+                dropout_scale(D, rate, stream_key(cfg.seed, step, layer + 1))
+                for r in range(size):
+                    for h in range(n_out):
+                        factor = D[r, h]
+                        D[r, h] = factor * derivative_from_output(
+                            Z, cfg.activation, r, h
+                        )
+                        Z[r, h] *= factor
+        else:
+            bias_output_activation(Z, b, cfg.loss)
+
+    # ---- loss and the error at the output
+    n_outputs = units[n_layers - 1]
+    P = _block(work, work_offsets[0, n_layers - 1], size, n_outputs)
+    delta = _block(work, work_offsets[1, n_layers - 1], size, n_outputs)
+    loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
+    weight_sum = 0.0
+    for r in range(size):
+        weight_sum += sample_weight[rows[r]]
+
+    # ---- backward
+    for layer in range(n_layers - 2, -1, -1):
+        n_out = units[layer + 1]
+        delta = _block(work, work_offsets[1, layer + 1], size, n_out)
+        G = _block(grad, coef_offsets[layer], units[layer], n_out)
+        if layer == 0 and sparse:
+            G[:] = 0.0
+            for r in range(size):
+                row = rows[r]
+                for k in range(indptr[row], indptr[row + 1]):
+                    j = indices[k]
+                    v = data[k]
+                    if input_rate > 0.0:
+                        v *= (
+                            0.0
+                            if uniform(input_key, r * n_in + j) < input_rate
+                            else (input_keep)
+                        )
+                    for h in range(n_out):
+                        G[j, h] += v * delta[r, h]
+        elif layer == 0:
+            np.dot(A0.T, delta, G)
+        else:
+            A = _block(work, work_offsets[0, layer], size, units[layer])
+            np.dot(A.T, delta, G)
+        g = grad[coef_offsets[layer] : coef_offsets[layer + 1]]
+        g /= weight_sum
+        w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
+        add_smooth_gradient(g, w, alphas[layer], cfg.penalty, cfg.l1_ratio)
+        gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+        gb[:] = 0.0
+        for r in range(size):
+            for h in range(n_out):
+                gb[h] += delta[r, h]
+        gb /= weight_sum
+        if layer > 0:
+            previous = _block(work, work_offsets[1, layer], size, units[layer])
+            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(delta, W.T, previous)
+            if dropout[layer - 1] > 0.0:
+                D = _block(work, work_offsets[2, layer], size, units[layer])
+                previous *= D
+            else:
+                A = _block(work, work_offsets[0, layer], size, units[layer])
+                multiply_derivative(A, previous, cfg.activation)
+
+    objective = loss_sum / weight_sum + total_penalty(params, coef_offsets, alphas, cfg)
+    return objective, weight_sum
+
+
+@njit(**_JIT)
+def total_penalty(params, coef_offsets, alphas, cfg):
+    """Penalty value summed over the weight matrices."""
+    total = 0.0
+    for layer in range(coef_offsets.shape[0] - 1):
+        w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
+        total += penalty_value(w, alphas[layer], cfg.penalty, cfg.l1_ratio)
+    return total
+
+
+@njit(**_JIT)
+def run_epoch(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    n_samples,
+    batch_size,
+    params,
+    grad,
+    state_1,
+    state_2,
+    step,
+    learning_rate,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    alphas,
+    dropout,
+    work,
+    work_offsets,
+    cfg,
+):
+    """One pass over the data in minibatches, each followed by an optimizer step.
+
+    ``state_1`` / ``state_2`` are the optimizer's buffers (velocity for SGD; first and
+    second moments for Adam), ``step`` the number of steps taken so far. Returns the
+    sum over batches of ``objective * batch size`` and the new step count.
+    """
+    accumulated = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        step += 1
+        objective, _ = batch_objective_gradient(
+            X,
+            indptr,
+            indices,
+            data,
+            Y,
+            sample_weight,
+            order,
+            start,
+            stop,
+            params,
+            grad,
+            units,
+            coef_offsets,
+            intercept_offsets,
+            alphas,
+            dropout,
+            work,
+            work_offsets,
+            cfg,
+            step,
+        )
+        accumulated += objective * (stop - start)
+        if cfg.solver == SGD:
+            sgd_step(
+                params,
+                grad,
+                state_1,
+                learning_rate,
+                cfg.momentum,
+                cfg.nesterov,
+                coef_offsets,
+                alphas,
+                cfg.penalty,
+                cfg.l1_ratio,
+            )
+        else:
+            adam_step(
+                params,
+                grad,
+                state_1,
+                state_2,
+                step,
+                cfg.learning_rate_init,
+                cfg.beta_1,
+                cfg.beta_2,
+                cfg.epsilon,
+                coef_offsets,
+                alphas,
+                cfg.penalty,
+                cfg.l1_ratio,
+            )
+    return accumulated, step
