@@ -1,0 +1,447 @@
+"""Behaviour of the estimators: penalties, dropout, sklearn conventions, errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.datasets import make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.feature_selection import SelectFromModel
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.class_weight import compute_class_weight
+
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(200, 10, n_informative=5, n_classes=3, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(200, 10, noise=1.0, random_state=0)
+    return X, y / y.std()
+
+
+def _equal_models(a, b):
+    return all(
+        np.array_equal(p, q)
+        for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_)
+    )
+
+
+# ----------------------------------------------------------------- penalties
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_nonsmooth_penalties_give_exact_zeros(data, penalty, solver):
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        penalty=penalty,
+        alpha=0.02,
+        l1_ratio=0.9,
+        solver=solver,
+        batch_size=20,
+        learning_rate_init=0.05,
+        **FAST,
+    ).fit(X, y)
+    zeros = [np.mean(c == 0.0) for c in clf.coefs_]
+    assert zeros[0] > 0.05
+    assert clf.sparsity_ == pytest.approx(zeros)
+
+
+def test_l2_gives_no_exact_zeros(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(penalty="l2", alpha=0.02, **FAST).fit(X, y)
+    assert clf.sparsity_ == [0.0, 0.0]
+
+
+def test_sparsity_grows_with_alpha(data):
+    X, y = data
+    sparsity = [
+        RegularizedMLPClassifier(penalty="l1", alpha=a, **FAST).fit(X, y).sparsity_[0]
+        for a in (1e-4, 3e-3, 3e-2)
+    ]
+    assert sparsity[0] < sparsity[1] < sparsity[2]
+
+
+def test_per_layer_alpha_regularizes_only_that_layer(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(penalty="l1", alpha=[0.05, 0.0], **FAST).fit(X, y)
+    assert clf.sparsity_[0] > 0.3
+    assert clf.sparsity_[1] == 0.0
+
+
+def test_penalty_none_ignores_alpha(data):
+    X, y = data
+    a = RegularizedMLPClassifier(penalty=None, alpha=10.0, **FAST).fit(X, y)
+    b = RegularizedMLPClassifier(penalty="l2", alpha=0.0, **FAST).fit(X, y)
+    assert _equal_models(a, b)
+
+
+def test_elasticnet_ratio_one_is_l1_and_zero_is_l2(data):
+    X, y = data
+    params = dict(alpha=0.01, **FAST)
+    l1 = RegularizedMLPClassifier(penalty="l1", **params).fit(X, y)
+    en1 = RegularizedMLPClassifier(penalty="elasticnet", l1_ratio=1.0, **params)
+    l2 = RegularizedMLPClassifier(penalty="l2", **params).fit(X, y)
+    en0 = RegularizedMLPClassifier(penalty="elasticnet", l1_ratio=0.0, **params)
+    assert _equal_models(l1, en1.fit(X, y))
+    assert _equal_models(l2, en0.fit(X, y))
+
+
+@pytest.mark.parametrize("batch_size", [20, 50, 200])
+def test_objective_does_not_depend_on_batch_size(regression, batch_size):
+    """Same objective for every solver and batch size: adam reaches lbfgs' minimum."""
+    X, y = regression
+    common = dict(hidden_layer_sizes=(), penalty="l2", alpha=0.1, random_state=0)
+    exact = RegularizedMLPRegressor(solver="lbfgs", tol=1e-10, **common).fit(X, y)
+    adam = RegularizedMLPRegressor(
+        solver="adam",
+        batch_size=batch_size,
+        learning_rate_init=0.01,
+        max_iter=500,
+        **common,
+    ).fit(X, y)
+
+    def objective(model):
+        residual = model.predict(X) - y
+        return 0.5 * np.mean(residual**2) + 0.05 * np.sum(model.coefs_[0] ** 2)
+
+    assert objective(exact) == pytest.approx(exact.loss_, rel=1e-6)
+    assert objective(exact) <= objective(adam) <= 1.01 * objective(exact)
+    np.testing.assert_allclose(adam.coefs_[0], exact.coefs_[0], atol=0.05)
+
+
+# ------------------------------------------------------------------- dropout
+
+
+def test_dropout_is_reproducible_and_seeded(data):
+    X, y = data
+    params = dict(dropout=0.3, input_dropout=0.2, **FAST)
+    a = RegularizedMLPClassifier(**params).fit(X, y)
+    b = RegularizedMLPClassifier(**params).fit(X, y)
+    c = RegularizedMLPClassifier(**{**params, "random_state": 1}).fit(X, y)
+    assert _equal_models(a, b)
+    assert not _equal_models(a, c)
+
+
+def test_dropout_changes_training_but_not_prediction(data):
+    X, y = data
+    plain = RegularizedMLPClassifier(**FAST).fit(X, y)
+    dropped = RegularizedMLPClassifier(dropout=0.5, **FAST).fit(X, y)
+    assert not _equal_models(plain, dropped)
+    np.testing.assert_array_equal(dropped.predict_proba(X), dropped.predict_proba(X))
+
+
+def test_dropout_per_hidden_layer(data):
+    X, y = data
+    params = dict(hidden_layer_sizes=(8, 8), max_iter=10, random_state=0)
+    none = RegularizedMLPClassifier(dropout=[0.0, 0.0], **params).fit(X, y)
+    first = RegularizedMLPClassifier(dropout=[0.5, 0.0], **params).fit(X, y)
+    same = RegularizedMLPClassifier(dropout=0.0, **params).fit(X, y)
+    assert _equal_models(none, same)
+    assert not _equal_models(none, first)
+
+
+def test_dropout_same_with_sparse_and_dense_input(data):
+    X, y = data
+    params = dict(input_dropout=0.3, dropout=0.2, **FAST)
+    dense = RegularizedMLPClassifier(**params).fit(X, y)
+    sparse = RegularizedMLPClassifier(**params).fit(sp.csr_matrix(X), y)
+    for a, b in zip(dense.coefs_, sparse.coefs_):
+        np.testing.assert_allclose(a, b, atol=1e-8)
+
+
+# --------------------------------------------------------- sklearn behaviour
+
+
+def test_sparse_input_matches_dense(data):
+    X, y = data
+    dense = RegularizedMLPClassifier(**FAST).fit(X, y)
+    for container in (sp.csr_matrix, sp.csc_matrix):
+        sparse = RegularizedMLPClassifier(**FAST).fit(container(X), y)
+        np.testing.assert_allclose(
+            sparse.predict_proba(container(X)), dense.predict_proba(X), atol=1e-8
+        )
+
+
+def test_float32_stays_float32(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(**FAST).fit(X.astype(np.float32), y)
+    assert all(c.dtype == np.float32 for c in clf.coefs_ + clf.intercepts_)
+    proba = clf.predict_proba(X.astype(np.float32))
+    assert proba.dtype == np.float32
+    reference = RegularizedMLPClassifier(**FAST).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(proba, reference, atol=1e-3)
+
+
+def test_multilabel(data):
+    X, Y = make_multilabel_classification(200, 10, n_classes=4, random_state=0)
+    clf = RegularizedMLPClassifier(
+        hidden_layer_sizes=(32,), max_iter=200, learning_rate_init=0.01, random_state=0
+    ).fit(X, Y)
+    assert clf.out_activation_ == "logistic"
+    assert clf.predict(X).shape == Y.shape
+    assert clf.score(X, Y) > 0.5
+
+
+def test_multioutput_and_poisson_regression(regression):
+    X, y = regression
+    Y = np.column_stack([y, -y])
+    reg = RegularizedMLPRegressor((16,), max_iter=300, learning_rate_init=0.01)
+    reg.set_params(random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == Y.shape
+    assert reg.score(X, Y) > 0.9
+    counts = np.random.RandomState(0).poisson(np.exp(X[:, 0] / 2))
+    poisson = RegularizedMLPRegressor(
+        (8,), loss="poisson", max_iter=300, learning_rate_init=0.01, random_state=0
+    ).fit(X, counts)
+    assert poisson.out_activation_ == "exp"
+    assert np.all(poisson.predict(X) > 0)
+    with pytest.raises(ValueError, match="negative"):
+        clone(poisson).fit(X, -counts - 1)
+
+
+def test_regressor_takes_hidden_layer_sizes_first():
+    assert RegularizedMLPRegressor((5,)).hidden_layer_sizes == (5,)
+    assert RegularizedMLPClassifier((5,)).hidden_layer_sizes == (5,)
+
+
+def test_class_weight_is_folded_into_sample_weight(data):
+    X, y = data
+    weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    balanced = RegularizedMLPClassifier(class_weight="balanced", **FAST).fit(X, y)
+    explicit = RegularizedMLPClassifier(**FAST).fit(X, y, sample_weight=weights[y])
+    assert _equal_models(balanced, explicit)
+    as_dict = RegularizedMLPClassifier(
+        class_weight=dict(enumerate(weights)), **FAST
+    ).fit(X, y)
+    assert _equal_models(balanced, as_dict)
+
+
+def test_sample_weight_zero_equals_removing_samples_full_batch(data):
+    X, y = data
+    params = dict(solver="lbfgs", **FAST)
+    weights = np.ones(len(y))
+    weights[::3] = 0
+    weighted = RegularizedMLPClassifier(**params).fit(X, y, sample_weight=weights)
+    removed = RegularizedMLPClassifier(**params).fit(X[weights > 0], y[weights > 0])
+    np.testing.assert_allclose(weighted.coefs_[0], removed.coefs_[0], atol=1e-8)
+
+
+def test_partial_fit_is_one_epoch_of_fit(data):
+    X, y = data
+    fitted = RegularizedMLPClassifier(**{**FAST, "max_iter": 1}).fit(X, y)
+    partial = RegularizedMLPClassifier(**FAST).partial_fit(X, y, classes=np.unique(y))
+    assert _equal_models(fitted, partial)
+    partial.partial_fit(X, y)
+    assert partial.t_ == 2 * len(X)
+    assert len(partial.loss_curve_) == 2
+
+
+def test_partial_fit_unavailable_for_lbfgs():
+    assert not hasattr(RegularizedMLPClassifier(solver="lbfgs"), "partial_fit")
+    assert not hasattr(RegularizedMLPRegressor(solver="lbfgs"), "partial_fit")
+
+
+def test_warm_start_refit_trains_to_convergence(data):
+    """sklearn keeps the old convergence state and stops a refit early."""
+    X, y = data
+    params = dict(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
+    theirs = MLPClassifier(warm_start=True, alpha=1e-4, **params).fit(X, y)
+    theirs.set_params(alpha=2.0).fit(X, y)
+    ours = RegularizedMLPClassifier(warm_start=True, alpha=1e-4 / 200, **params)
+    ours.fit(X, y)
+    ours.set_params(alpha=2.0 / 200).fit(X, y)
+    assert ours.n_iter_ > theirs.n_iter_
+    assert ours.best_loss_ == pytest.approx(min(ours.loss_curve_[-ours.n_iter_ :]))
+
+
+def test_warm_start_continues_from_previous_weights(data):
+    X, y = data
+    once = RegularizedMLPClassifier(**{**FAST, "max_iter": 2, "shuffle": False})
+    once.fit(X, y)
+    warm = RegularizedMLPClassifier(
+        **{**FAST, "max_iter": 1, "shuffle": False, "warm_start": True}
+    )
+    warm.fit(X, y)
+    before = [c.copy() for c in warm.coefs_]
+    warm.fit(X, y)
+    assert not np.array_equal(before[0], warm.coefs_[0])
+    assert len(warm.loss_curve_) == 2
+
+
+def test_early_stopping_keeps_a_copy_of_the_best_weights(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        hidden_layer_sizes=(16,),
+        early_stopping=True,
+        max_iter=60,
+        learning_rate_init=0.05,
+        random_state=0,
+        n_iter_no_change=50,
+    ).fit(X, y)
+    # Rebuild sklearn's draws: the initial weights, then the validation split
+    # (stratified only for single-output targets, as in sklearn).
+    rng = check_random_state(0)
+    for shape in [(10, 16), (16,), (16, 3), (3,)]:
+        rng.uniform(size=shape)
+    _, val = train_test_split(
+        np.arange(len(y)), random_state=rng, test_size=0.1, stratify=None
+    )
+    assert clf.score(X[val], y[val]) == clf.best_validation_score_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.best_loss_ is None
+
+
+def test_pipeline_gridsearch_cross_val_pickle(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), RegularizedMLPClassifier(**FAST))
+    search = GridSearchCV(
+        pipe,
+        {
+            "regularizedmlpclassifier__alpha": [1e-4, 1e-2],
+            "regularizedmlpclassifier__penalty": ["l2", "l1"],
+        },
+        cv=2,
+    ).fit(X, y)
+    assert set(search.cv_results_["param_regularizedmlpclassifier__penalty"]) == {
+        "l1",
+        "l2",
+    }
+    scores = cross_val_score(
+        RegularizedMLPClassifier(learning_rate_init=0.01, **FAST), X, y, cv=3
+    )
+    assert scores.mean() > 0.6
+    model = search.best_estimator_
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_select_from_model_uses_feature_importances(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(penalty="l1", alpha=0.05, **FAST).fit(X, y)
+    importances = clf.feature_importances_
+    assert importances.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        importances * np.linalg.norm(clf.coefs_[0], axis=1).sum(),
+        np.linalg.norm(clf.coefs_[0], axis=1),
+    )
+    selector = SelectFromModel(clf, prefit=True, threshold="mean")
+    assert 0 < selector.transform(X).shape[1] < X.shape[1]
+
+
+def test_divergence_stops_with_warning_and_finite_weights(regression):
+    X, y = regression
+    reg = RegularizedMLPRegressor(
+        (16,),
+        solver="sgd",
+        learning_rate_init=10.0,
+        momentum=0.0,
+        max_iter=50,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="became"):
+        reg.fit(X * 1e3, y)
+    assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
+    assert np.isfinite(reg.predict(X)).all()
+
+
+# -------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(penalty="l3"),
+        dict(alpha=-1.0),
+        dict(l1_ratio=1.5),
+        dict(dropout=1.0),
+        dict(input_dropout=-0.1),
+        dict(solver="newton"),
+    ],
+)
+def test_invalid_parameters_raise_sklearn_error(data, params):
+    X, y = data
+    with pytest.raises(InvalidParameterError):
+        RegularizedMLPClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(alpha=[0.1, 0.1, 0.1]), "one per weight matrix"),
+        (dict(dropout=[0.1, 0.1]), "one per hidden layer"),
+        (dict(dropout=[0.1, 1.2], hidden_layer_sizes=(4, 4)), "must be in"),
+        (dict(alpha=[0.1, np.nan]), "must be in"),
+        (dict(solver="lbfgs", penalty="l1"), "solver='adam'"),
+        (dict(solver="lbfgs", dropout=0.1), "dropout"),
+        (dict(early_stopping=True, validation_fraction=0.001), "too small"),
+    ],
+)
+def test_invalid_combinations_raise_value_error(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        RegularizedMLPClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_failed_fit_leaves_fitted_model_untouched(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(**FAST).fit(X, y)
+    state = pickle.dumps(clf)
+    before = clf.predict_proba(X)
+    X_bad = X[:, :5].copy()
+    X_bad[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        clf.fit(X_bad, y)
+    clf.set_params(solver="lbfgs", penalty="l1")
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :5], y)
+    clf.set_params(solver="adam", penalty="l2", warm_start=True)
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X, y % 2)
+    assert clf.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    restored = pickle.loads(state)
+    assert _equal_models(clf, restored)
+
+
+def test_data_errors_are_sklearn_errors(data):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        RegularizedMLPClassifier().predict(X)
+    clf = RegularizedMLPClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full_like(X, np.nan))
+    with pytest.raises(ValueError, match="partial_fit does not support"):
+        RegularizedMLPClassifier(early_stopping=True).partial_fit(
+            X, y, classes=np.unique(y)
+        )
+
+
+def test_no_numba_error_reaches_the_user(data):
+    X, y = data
+    for bad in (X.astype(complex), np.array([["a"] * X.shape[1]] * len(y))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ValueError) as info:
+                RegularizedMLPClassifier(**FAST).fit(bad, y)
+        assert "numba" not in str(info.value).lower()
