@@ -477,7 +477,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
+                    "sample size. It is going to be clipped",
+                    stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
@@ -563,6 +564,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                         "epoch were kept. Lower learning_rate_init, scale the input "
                         "features, or increase alpha.",
                         ConvergenceWarning,
+                        stacklevel=4,
                     )
                     break
                 n_iter += 1
@@ -649,12 +651,13 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
+                        stacklevel=4,
                     )
         except KeyboardInterrupt:
             # The interrupted epoch is discarded: the weights are those of the
             # last completed epoch.
             params[:] = last_good
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=4)
 
         if early_stopping and np.isfinite(best_validation_score):
             params = best_params

@@ -90,7 +90,7 @@ def soft_threshold(w, threshold):
 
 @njit(inline="always", **_JIT)
 def prox_1d(w, step_alpha, code, l1_ratio):
-    """Proximal step of ``step * h`` at one weight, with ``step_alpha = step * alpha``."""
+    """Proximal step of ``step * h`` at one weight; ``step_alpha = step * alpha``."""
     if code == L1:
         return soft_threshold(w, step_alpha)
     if code == ELASTICNET:
