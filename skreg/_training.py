@@ -230,6 +230,9 @@ def batch_objective_gradient(
     weight_sum = 0.0
     for r in range(size):
         weight_sum += sample_weight[rows[r]]
+    # A batch whose samples all weigh zero has no data term (its loss and errors are
+    # zero): it contributes the penalty alone, instead of 0 / 0.
+    normalizer = weight_sum if weight_sum > 0.0 else 1.0
 
     # ---- backward
     for layer in range(n_layers - 2, -1, -1):
@@ -257,7 +260,7 @@ def batch_objective_gradient(
             A = _block(work, work_offsets[0, layer], size, units[layer])
             np.dot(A.T, delta, G)
         g = grad[coef_offsets[layer] : coef_offsets[layer + 1]]
-        g /= weight_sum
+        g /= normalizer
         w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
         add_smooth_gradient(g, w, alphas[layer], cfg.penalty, cfg.l1_ratio)
         gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
@@ -265,7 +268,7 @@ def batch_objective_gradient(
         for r in range(size):
             for h in range(n_out):
                 gb[h] += delta[r, h]
-        gb /= weight_sum
+        gb /= normalizer
         if layer > 0:
             previous = _block(work, work_offsets[1, layer], size, units[layer])
             W = _block(params, coef_offsets[layer], units[layer], n_out)
@@ -277,7 +280,7 @@ def batch_objective_gradient(
                 A = _block(work, work_offsets[0, layer], size, units[layer])
                 multiply_derivative(A, previous, cfg.activation)
 
-    objective = loss_sum / weight_sum + total_penalty(params, coef_offsets, alphas, cfg)
+    objective = loss_sum / normalizer + total_penalty(params, coef_offsets, alphas, cfg)
     return objective, weight_sum
 
 
