@@ -1296,7 +1296,6 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     >>> X, y = make_regression(n_samples=200, n_features=10, noise=1.0,
     ...                        random_state=0)
     >>> reg = RegularizedMLPRegressor((32,), penalty="elasticnet", alpha=1e-3,
-    ...                               solver="lbfgs" if False else "adam",
     ...                               learning_rate_init=0.01, max_iter=500,
     ...                               random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.9
