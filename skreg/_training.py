@@ -145,6 +145,9 @@ def batch_objective_gradient(
     empty). Returns ``(mean_loss + penalty, sum of sample weights)``, the objective
     being that batch's weighted mean loss plus the whole penalty, and ``grad`` its
     gradient (smooth part of the penalty only). ``step`` keys the dropout streams.
+    Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
+    input block: the caller plans one whenever ``order`` is non-empty or input
+    dropout is on (``Layout.work_offsets(..., gather_input=True, ...)``).
     """
     n_layers = units.shape[0]
     size = stop - start
