@@ -131,6 +131,9 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -165,6 +168,9 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         l1_ratio,
         dropout,
         input_dropout,
+        noise_std,
+        max_norm,
+        weight_decay,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -194,6 +200,9 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         self.l1_ratio = l1_ratio
         self.dropout = dropout
         self.input_dropout = input_dropout
+        self.noise_std = noise_std
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
 
     # ------------------------------------------------------------------ options
 
@@ -223,12 +232,19 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 unsupported.append("dropout > 0")
             if self.input_dropout > 0:
                 unsupported.append("input_dropout > 0")
+            if self.noise_std > 0:
+                unsupported.append("noise_std > 0")
+            if self.max_norm is not None:
+                unsupported.append("max_norm")
+            if self.weight_decay > 0:
+                unsupported.append("weight_decay > 0")
             if unsupported:
                 raise ValueError(
                     f"solver='lbfgs' does not support {' and '.join(unsupported)}: "
-                    "it minimises a smooth, deterministic objective. Use "
-                    "solver='adam' or solver='sgd', which support every penalty "
-                    "and dropout."
+                    "it minimises a smooth, deterministic objective without "
+                    "per-step constraints. Use solver='adam' or solver='sgd', which "
+                    "support every penalty, dropout, noise, max_norm and "
+                    "weight_decay."
                 )
         return alphas, dropout
 
@@ -364,6 +380,9 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             input_dropout=float(self.input_dropout),
             seed=int(seed),
             eps=float(np.finfo(dtype).eps),
+            noise_std=float(self.noise_std),
+            max_norm=float(self.max_norm or 0.0),
+            weight_decay=float(self.weight_decay),
         )
 
     @staticmethod
@@ -450,6 +469,12 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if self.noise_std > 0 and sp.issparse(X):
+            raise ValueError(
+                "noise_std > 0 needs dense X: Gaussian noise on every entry would make "
+                "a sparse X dense. Convert X with X.toarray(), or use input_dropout, "
+                "which keeps zeros at zero."
+            )
         early_stopping = self.early_stopping
         if early_stopping:
             # Split indices with sklearn's call, so the split is sklearn's.
@@ -482,10 +507,12 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        stochastic = bool(np.any(dropout > 0) or self.input_dropout > 0)
+        stochastic = bool(
+            np.any(dropout > 0) or self.input_dropout > 0 or self.noise_std > 0
+        )
         seed = random_state.randint(np.iinfo(np.int32).max) if stochastic else 0
         cfg = self._config(X.dtype, seed)
-        gather = bool(self.shuffle or self.input_dropout > 0)
+        gather = bool(self.shuffle or self.input_dropout > 0 or self.noise_std > 0)
         kernel_X = self._kernel_input(X)
         offsets, size = layout.work_offsets(
             batch_size, gather and not sp.issparse(X), dropout
@@ -771,7 +798,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # Gaussian noise on every entry would densify a sparse X.
+        tags.input_tags.sparse = self.noise_std == 0
         return tags
 
 
@@ -889,6 +917,21 @@ _PARAMETERS_DOC = """
     input_dropout : float, default=0.0
         Probability of dropping each input feature during training (inverted
         dropout).
+
+    noise_std : float, default=0.0
+        Standard deviation of the Gaussian noise added to every input of each
+        training batch (after input dropout). Needs dense ``X``.
+
+    max_norm : float or None, default=None
+        After every update, each unit's incoming weight vector (a column of
+        ``coefs_[i]``) is rescaled to L2 norm at most ``max_norm``.
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW style): after each step and after
+        ``max_norm``, ``W -= lr * weight_decay * W``, with ``lr`` the current
+        learning rate for 'sgd' and ``learning_rate_init`` (without Adam's bias
+        correction, as in AdamW) for 'adam'. Unlike the L2 penalty, it does not
+        pass through Adam's per-coordinate scaling.
 """
 
 _ATTRIBUTES_DOC = """
@@ -1059,6 +1102,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         l1_ratio=0.15,
         dropout=0.0,
         input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -1090,6 +1136,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             l1_ratio=l1_ratio,
             dropout=dropout,
             input_dropout=input_dropout,
+            noise_std=noise_std,
+            max_norm=max_norm,
+            weight_decay=weight_decay,
         )
         self.class_weight = class_weight
 
@@ -1339,6 +1388,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         l1_ratio=0.15,
         dropout=0.0,
         input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1369,6 +1421,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
             l1_ratio=l1_ratio,
             dropout=dropout,
             input_dropout=input_dropout,
+            noise_std=noise_std,
+            max_norm=max_norm,
+            weight_decay=weight_decay,
         )
 
     def _loss_name(self):

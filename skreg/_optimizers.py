@@ -97,3 +97,30 @@ def adaptive_decrease(learning_rate):
     if learning_rate <= 1e-6:
         return None
     return learning_rate / 5.0
+
+
+@njit(**_JIT)
+def constrain_weights(params, units, coef_offsets, max_norm, decay):
+    """After a step: cap each unit's incoming weight norm, then decay the weights.
+
+    Column ``j`` of weight matrix ``l`` (all weights into unit ``j``) is rescaled to
+    L2 norm at most ``max_norm`` (no cap when ``max_norm <= 0``), then every weight
+    is multiplied by ``1 - decay``, ``decay`` being the learning rate times the
+    decoupled weight decay. Intercepts are left alone.
+    """
+    for layer in range(coef_offsets.shape[0] - 1):
+        n_in = units[layer]
+        n_out = units[layer + 1]
+        W = params[coef_offsets[layer] : coef_offsets[layer + 1]].reshape((n_in, n_out))
+        for j in range(n_out):
+            scale = 1.0 - decay
+            if max_norm > 0.0:
+                squares = 0.0
+                for i in range(n_in):
+                    squares += W[i, j] * W[i, j]
+                norm = np.sqrt(squares)
+                if norm > max_norm:
+                    scale *= max_norm / norm
+            if scale != 1.0:
+                for i in range(n_in):
+                    W[i, j] *= scale

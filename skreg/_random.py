@@ -53,3 +53,12 @@ def dropout_scale(out, rate, key):
     for i in range(n):
         for j in range(m):
             out[i, j] = 0.0 if uniform(key, i * m + j) < rate else keep
+
+
+@njit(inline="always", **_JIT)
+def normal(key, index):
+    """A standard normal float64 from a stream key and an index (Box-Muller)."""
+    u1 = uniform(key, 2 * index)
+    u2 = uniform(key, 2 * index + 1)
+    # 1 - u1 lies in (0, 1], so the logarithm is finite.
+    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)

@@ -18,10 +18,10 @@ from numba import njit
 
 from ._activations import bias_activation, derivative_from_output, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
-from ._optimizers import SGD, adam_step, sgd_step
+from ._optimizers import SGD, adam_step, constrain_weights, sgd_step
 from ._penalties import add_smooth_gradient
 from ._penalties import value as penalty_value
-from ._random import dropout_scale, stream_key, uniform
+from ._random import dropout_scale, normal, stream_key, uniform
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -42,8 +42,15 @@ TrainConfig = namedtuple(
         "input_dropout",
         "seed",  # key of the dropout / noise streams
         "eps",  # machine epsilon of the training dtype
+        "noise_std",  # Gaussian input noise
+        "max_norm",  # cap on each unit's incoming weight norm; 0 for none
+        "weight_decay",  # decoupled weight decay
     ],
+    defaults=(0.0, 0.0, 0.0),
 )
+
+# Stream number of the input noise, past the dropout streams (one per layer).
+_NOISE_STREAM = 1 << 20
 
 
 class Layout:
@@ -146,8 +153,8 @@ def batch_objective_gradient(
     being that batch's weighted mean loss plus the whole penalty, and ``grad`` its
     gradient (smooth part of the penalty only). ``step`` keys the dropout streams.
     Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
-    input block: the caller plans one whenever ``order`` is non-empty or input
-    dropout is on (``Layout.work_offsets(..., gather_input=True, ...)``).
+    input block: the caller plans one whenever ``order`` is non-empty, or input
+    dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
     """
     n_layers = units.shape[0]
     size = stop - start
@@ -193,6 +200,11 @@ def batch_objective_gradient(
                         A0[r, j] = 0.0
                     else:
                         A0[r, j] *= input_keep
+        if cfg.noise_std > 0.0:
+            noise_key = stream_key(cfg.seed, step, _NOISE_STREAM)
+            for r in range(size):
+                for j in range(n_in):
+                    A0[r, j] += cfg.noise_std * normal(noise_key, r * n_in + j)
         np.dot(A0, W0, Z1)
     else:
         A0 = X[start:stop]
@@ -384,5 +396,10 @@ def run_epoch(
                 alphas,
                 cfg.penalty,
                 cfg.l1_ratio,
+            )
+        if cfg.max_norm > 0.0 or cfg.weight_decay > 0.0:
+            rate = learning_rate if cfg.solver == SGD else cfg.learning_rate_init
+            constrain_weights(
+                params, units, coef_offsets, cfg.max_norm, rate * cfg.weight_decay
             )
     return accumulated, step

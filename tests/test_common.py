@@ -14,10 +14,12 @@ _CONFIGURATIONS = [
     dict(penalty="l1", alpha=1e-3),
     dict(penalty="elasticnet", l1_ratio=0.5, alpha=1e-3, dropout=0.2),
     dict(solver="sgd", input_dropout=0.1, learning_rate_init=0.01),
+    dict(noise_std=0.1, max_norm=2.0, weight_decay=1e-3),
     dict(solver="lbfgs", alpha=1e-3, tol=1e-8, max_iter=500),
 ]
 
-# Dropout draws its masks per position in the minibatch, so a sample of weight 2
+# Dropout (and input noise) draws its masks per position in the minibatch, so a
+# sample of weight 2
 # and two copies of it see different masks: the fits agree only in expectation,
 # and the sample-weight equivalence check, which compares fitted predictions,
 # cannot pass. The same configurations without dropout pass it.
@@ -41,7 +43,11 @@ _LBFGS_REASON = (
 def _expected_failed_checks(estimator):
     if estimator.solver == "lbfgs" and isinstance(estimator, RegularizedMLPRegressor):
         return {"check_sample_weight_equivalence_on_sparse_data": _LBFGS_REASON}
-    if estimator.dropout == 0 and estimator.input_dropout == 0:
+    if (
+        estimator.dropout == 0
+        and estimator.input_dropout == 0
+        and (estimator.noise_std == 0)
+    ):
         return {}
     return {
         "check_sample_weight_equivalence_on_dense_data": _DROPOUT_REASON,

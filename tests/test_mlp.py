@@ -448,3 +448,73 @@ def test_no_numba_error_reaches_the_user(data):
             with pytest.raises(ValueError) as info:
                 RegularizedMLPClassifier(**FAST).fit(bad, y)
         assert "numba" not in str(info.value).lower()
+
+
+# ------------------------------------------- noise, max-norm and weight decay
+
+
+def test_max_norm_caps_every_incoming_weight_vector(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(max_norm=0.5, learning_rate_init=0.05, **FAST).fit(
+        X, y
+    )
+    for coef in clf.coefs_:
+        assert np.linalg.norm(coef, axis=0).max() <= 0.5 * (1 + 1e-12)
+    free = RegularizedMLPClassifier(learning_rate_init=0.05, **FAST).fit(X, y)
+    assert np.linalg.norm(free.coefs_[0], axis=0).max() > 0.5
+    # The cap holds after every step, so after every partial fit too.
+    partial = RegularizedMLPClassifier(max_norm=0.3, batch_size=10, **FAST)
+    for _ in range(3):
+        partial.partial_fit(X, y, classes=np.unique(y))
+        assert np.linalg.norm(partial.coefs_[0], axis=0).max() <= 0.3 * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_weight_decay_scales_weights_after_the_step(data, solver):
+    X, y = data
+    params = dict(
+        solver=solver,
+        penalty=None,
+        batch_size=len(y),
+        max_iter=1,
+        momentum=0.0,
+        learning_rate_init=0.1,
+        hidden_layer_sizes=(16,),
+        random_state=0,
+    )
+    plain = RegularizedMLPClassifier(**params).fit(X, y)
+    decayed = RegularizedMLPClassifier(weight_decay=0.5, **params).fit(X, y)
+    for a, b in zip(plain.coefs_, decayed.coefs_):
+        np.testing.assert_allclose(b, a * (1 - 0.1 * 0.5), rtol=1e-12)
+    for a, b in zip(plain.intercepts_, decayed.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_input_noise_is_reproducible_and_regularizes(data):
+    X, y = data
+    a = RegularizedMLPClassifier(noise_std=0.5, **FAST).fit(X, y)
+    b = RegularizedMLPClassifier(noise_std=0.5, **FAST).fit(X, y)
+    plain = RegularizedMLPClassifier(**FAST).fit(X, y)
+    assert _equal_models(a, b)
+    assert not _equal_models(a, plain)
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(solver="lbfgs", noise_std=0.1), "noise_std"),
+        (dict(solver="lbfgs", max_norm=1.0), "max_norm"),
+        (dict(solver="lbfgs", weight_decay=0.1), "weight_decay"),
+    ],
+)
+def test_lbfgs_rejects_per_step_regularizers(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        RegularizedMLPClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_input_noise_needs_dense_input(data):
+    X, y = data
+    with pytest.raises(ValueError, match="dense"):
+        RegularizedMLPClassifier(noise_std=0.1, **FAST).fit(sp.csr_matrix(X), y)

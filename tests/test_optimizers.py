@@ -18,6 +18,7 @@ from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOpti
 from skreg._optimizers import (
     adam_step,
     adaptive_decrease,
+    constrain_weights,
     invscaling_rate,
     sgd_step,
 )
@@ -361,3 +362,20 @@ def test_adaptive_decrease_divides_by_five_then_stops():
     assert adaptive_decrease(1e-3) == pytest.approx(2e-4, rel=1e-15)
     assert adaptive_decrease(1e-6) is None
     assert adaptive_decrease(2e-6) == pytest.approx(4e-7, rel=1e-15)
+
+
+@pytest.mark.parametrize("max_norm, decay", [(0.0, 0.1), (0.7, 0.0), (0.7, 0.1)])
+def test_constrain_weights_caps_columns_then_decays(max_norm, decay):
+    rng = np.random.RandomState(0)
+    layout = Layout([4, 5, 3])
+    params = rng.normal(size=layout.n_params)
+    expected = params.copy()
+    for coef in layout.unpack(expected)[0]:
+        if max_norm > 0:
+            norms = np.linalg.norm(coef, axis=0)
+            coef *= np.minimum(1.0, max_norm / norms)
+        coef *= 1 - decay
+    constrain_weights(params, layout.units, layout.coef_offsets, max_norm, decay)
+    np.testing.assert_allclose(params, expected, rtol=1e-13)
+    n_coefs = layout.coef_offsets[-1]
+    np.testing.assert_array_equal(params[n_coefs:], expected[n_coefs:])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from skreg._random import dropout_scale, stream_key, uniform
+from skreg._random import dropout_scale, normal, stream_key, uniform
 
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 counters = st.integers(0, 2**31 - 1)
@@ -152,3 +152,12 @@ def test_dropout_factors_in_the_training_dtype(dtype):
     out = np.empty((50, 40), dtype=dtype)
     dropout_scale(out, 0.2, _key(0, 1, 1))
     assert set(np.unique(out)) == {dtype(0.0), dtype(1.0 / 0.8)}
+
+
+def test_normal_has_zero_mean_and_unit_variance():
+    key = np.uint64(stream_key(5, 3, 1))
+    draws = np.array([normal(key, i) for i in range(50_000)])
+    assert abs(draws.mean()) < 4 / np.sqrt(draws.size)
+    assert abs(draws.std() - 1) < 0.02
+    # The tails of a normal: about 4.55% beyond two standard deviations.
+    assert abs(np.mean(np.abs(draws) > 2) - 0.0455) < 0.005
