@@ -45,14 +45,19 @@ def uniform(key, index):
     return float(z >> _S11) * _TO_UNIT
 
 
+@njit(inline="always", **_JIT)
+def dropout_factor(key, index, rate):
+    """Inverted-dropout factor of one entry: 0 w.p. ``rate``, else 1 / (1 - rate)."""
+    return 0.0 if uniform(key, index) < rate else 1.0 / (1.0 - rate)
+
+
 @njit(**_JIT)
 def dropout_scale(out, rate, key):
-    """Fill ``out`` with inverted-dropout factors: 0 w.p. ``rate``, else 1/(1-rate)."""
-    keep = 1.0 / (1.0 - rate)
+    """Fill ``out`` with the inverted-dropout factors of a block, row by row."""
     n, m = out.shape
     for i in range(n):
         for j in range(m):
-            out[i, j] = 0.0 if uniform(key, i * m + j) < rate else keep
+            out[i, j] = dropout_factor(key, i * m + j, rate)
 
 
 @njit(inline="always", **_JIT)

@@ -21,7 +21,7 @@ from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import SGD, adam_step, constrain_weights, sgd_step
 from ._penalties import add_smooth_gradient
 from ._penalties import value as penalty_value
-from ._random import dropout_scale, normal, stream_key, uniform
+from ._random import dropout_factor, dropout_scale, normal, stream_key
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -171,7 +171,6 @@ def batch_objective_gradient(
     Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
     input_key = stream_key(cfg.seed, step, 0)
     input_rate = cfg.input_dropout
-    input_keep = 1.0 / (1.0 - input_rate)
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
     if sparse:
         Z1[:] = 0.0
@@ -181,11 +180,7 @@ def batch_objective_gradient(
                 j = indices[k]
                 v = data[k]
                 if input_rate > 0.0:
-                    v *= (
-                        0.0
-                        if uniform(input_key, r * n_in + j) < input_rate
-                        else (input_keep)
-                    )
+                    v *= dropout_factor(input_key, r * n_in + j, input_rate)
                 for h in range(n_hidden):
                     Z1[r, h] += v * W0[j, h]
         A0 = _block(work, 0, 0, n_in)
@@ -196,10 +191,7 @@ def batch_objective_gradient(
         if input_rate > 0.0:
             for r in range(size):
                 for j in range(n_in):
-                    if uniform(input_key, r * n_in + j) < input_rate:
-                        A0[r, j] = 0.0
-                    else:
-                        A0[r, j] *= input_keep
+                    A0[r, j] *= dropout_factor(input_key, r * n_in + j, input_rate)
         if cfg.noise_std > 0.0:
             noise_key = stream_key(cfg.seed, step, _NOISE_STREAM)
             for r in range(size):
@@ -262,11 +254,7 @@ def batch_objective_gradient(
                     j = indices[k]
                     v = data[k]
                     if input_rate > 0.0:
-                        v *= (
-                            0.0
-                            if uniform(input_key, r * n_in + j) < input_rate
-                            else (input_keep)
-                        )
+                        v *= dropout_factor(input_key, r * n_in + j, input_rate)
                     for h in range(n_out):
                         G[j, h] += v * delta[r, h]
         elif layer == 0:
