@@ -407,6 +407,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         offsets, size = layout.work_offsets(n_samples, False, dropout)
         work = np.empty(size, dtype=X.dtype)
         grad = np.empty_like(params)
+        rows = np.empty(n_samples, dtype=np.int64)
 
         def objective_and_gradient(packed):
             params[:] = packed
@@ -417,6 +418,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 _EMPTY_INT,
                 0,
                 n_samples,
+                rows,
                 params,
                 grad,
                 layout.units,
@@ -519,6 +521,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         )
         work = np.empty(size, dtype=X.dtype)
         grad = np.empty_like(params)
+        rows = np.empty(batch_size, dtype=np.int64)
 
         state = self._optimizer_state
         if not incremental or state is None:
@@ -566,6 +569,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                     order,
                     n_samples,
                     batch_size,
+                    rows,
                     params,
                     grad,
                     state["first"],

@@ -134,6 +134,7 @@ def batch_objective_gradient(
     order,
     start,
     stop,
+    rows,
     params,
     grad,
     units,
@@ -149,9 +150,11 @@ def batch_objective_gradient(
     """Objective of one batch and its gradient, written into ``grad``.
 
     The batch is samples ``order[start:stop]`` (or ``start:stop`` when ``order`` is
-    empty). Returns ``(mean_loss + penalty, sum of sample weights)``, the objective
-    being that batch's weighted mean loss plus the whole penalty, and ``grad`` its
-    gradient (smooth part of the penalty only). ``step`` keys the dropout streams.
+    empty); ``rows`` is an int64 buffer of at least ``stop - start`` entries that
+    receives their indices. Returns ``(mean_loss + penalty, sum of sample
+    weights)``, the objective being that batch's weighted mean loss plus the whole
+    penalty, and ``grad`` its gradient (smooth part of the penalty only). ``step``
+    keys the dropout streams.
     Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
     input block: the caller plans one whenever ``order`` is non-empty, or input
     dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
@@ -160,7 +163,8 @@ def batch_objective_gradient(
     size = stop - start
     sparse = indptr.shape[0] > 0
     shuffled = order.shape[0] > 0
-    rows = np.empty(size, dtype=np.int64)
+    # The sample index of each batch row, written into a buffer the caller
+    # allocated once, so no batch allocates.
     for r in range(size):
         rows[r] = order[start + r] if shuffled else start + r
 
@@ -308,6 +312,7 @@ def run_epoch(
     order,
     n_samples,
     batch_size,
+    rows,
     params,
     grad,
     state_1,
@@ -325,7 +330,8 @@ def run_epoch(
 ):
     """One pass over the data in minibatches, each followed by an optimizer step.
 
-    ``state_1`` / ``state_2`` are the optimizer's buffers (velocity for SGD; first and
+    ``rows`` is an int64 buffer of ``batch_size`` entries. ``state_1`` /
+    ``state_2`` are the optimizer's buffers (velocity for SGD; first and
     second moments for Adam), ``step`` the number of steps taken so far. Returns the
     sum over batches of ``objective * batch size`` and the new step count.
     """
@@ -343,6 +349,7 @@ def run_epoch(
             order,
             start,
             stop,
+            rows,
             params,
             grad,
             units,
