@@ -32,45 +32,78 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 @njit(**_JIT)
 def bias_activation(Z, intercept, code):
     """In place: ``Z = f(Z + intercept)`` for the activation ``code``."""
+    # One loop per activation, in the dtype of Z, so the inner loops vectorize.
     n, m = Z.shape
-    for i in range(n):
-        for j in range(m):
-            z = Z[i, j] + intercept[j]
-            if code == LOGISTIC:
-                z = 1.0 / (1.0 + np.exp(-z))
-            elif code == TANH:
-                z = np.tanh(z)
-            elif code == RELU:
-                z = max(z, 0.0)
-            Z[i, j] = z
-
-
-@njit(**_JIT)
-def derivative_from_output(A, code, i, j):
-    """f'(z) at one entry, written with the activation output ``a = f(z)``."""
-    a = A[i, j]
+    one = Z.dtype.type(1)
+    zero = Z.dtype.type(0)
     if code == LOGISTIC:
-        return a * (1.0 - a)
-    if code == TANH:
-        return 1.0 - a * a
-    if code == RELU:
-        return 1.0 if a != 0.0 else 0.0
-    return 1.0
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = one / (one + np.exp(-(Z[i, j] + intercept[j])))
+    elif code == TANH:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = np.tanh(Z[i, j] + intercept[j])
+    elif code == RELU:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = max(Z[i, j] + intercept[j], zero)
+    else:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] += intercept[j]
 
 
 @njit(**_JIT)
-def multiply_derivative(A, delta, code):
-    """In place: ``delta *= f'(z)``, with ``A = f(z)`` the forward output."""
-    if code == IDENTITY:
-        return
+def multiply_derivative(A, delta, code, column_sums):
+    """In place: ``delta *= f'(z)``, with ``A = f(z)`` the forward output.
+
+    ``column_sums`` receives the column sums of the result (the next layer's
+    intercept gradient, before averaging), computed in the same pass.
+    """
     n, m = delta.shape
+    one = delta.dtype.type(1)
+    zero = delta.dtype.type(0)
+    column_sums[:] = 0
     for i in range(n):
         for j in range(m):
             a = A[i, j]
+            d = delta[i, j]
             if code == LOGISTIC:
-                delta[i, j] *= a
-                delta[i, j] *= 1.0 - a
+                # Two roundings, as scikit-learn's ``delta *= Z; delta *= 1 - Z``.
+                d = d * a
+                d = d * (one - a)
             elif code == TANH:
-                delta[i, j] *= 1.0 - a * a
-            elif a == 0.0:
-                delta[i, j] = 0.0
+                d = d * (one - a * a)
+            elif code == RELU:
+                d = d if a != 0 else zero
+            delta[i, j] = d
+            column_sums[j] += d
+
+
+@njit(**_JIT)
+def dropout_derivative(A, factors, code):
+    """In place, after dropout's factors are drawn: ``A *= factors``, ``factors *= f'``.
+
+    ``A`` is the activation output ``f(z)`` and ``factors`` the inverted-dropout
+    factors of the same block. Afterwards ``A`` is the output after dropout and
+    ``factors`` holds ``factor * f'(z)``, all the backward pass needs: neither the
+    mask nor the activation before dropout has to be kept.
+    """
+    n, m = A.shape
+    one = A.dtype.type(1)
+    zero = A.dtype.type(0)
+    for i in range(n):
+        for j in range(m):
+            a = A[i, j]
+            factor = factors[i, j]
+            if code == LOGISTIC:
+                slope = a * (one - a)
+            elif code == TANH:
+                slope = one - a * a
+            elif code == RELU:
+                slope = one if a != 0 else zero
+            else:
+                slope = one
+            factors[i, j] = factor * slope
+            A[i, j] = a * factor

@@ -19,7 +19,7 @@ from skreg._activations import (
     ACTIVATIONS,
     INIT_FACTORS,
     bias_activation,
-    derivative_from_output,
+    dropout_derivative,
     multiply_derivative,
 )
 
@@ -126,8 +126,11 @@ def test_multiply_derivative_matches_sklearn(name, block, data):
     expected = delta.copy()
     SK_DERIVATIVES[name](A, expected)
     result = delta.copy()
-    multiply_derivative(A, result, ACTIVATIONS[name])
+    sums = np.full(Z.shape[1], np.nan)
+    multiply_derivative(A, result, ACTIVATIONS[name], sums)
     assert_allclose(result, expected, rtol=1e-14, atol=1e-300)
+    # The intercept gradient, summed in the same pass.
+    assert_allclose(sums, result.sum(axis=0), rtol=1e-12, atol=1e-300)
 
 
 @HYPOTHESIS
@@ -139,7 +142,7 @@ def test_multiply_derivative_is_delta_times_derivative(name, block, data):
     bias_activation(A, intercept, ACTIVATIONS[name])
     delta = data.draw(arrays(np.float64, Z.shape, elements=values))
     result = delta.copy()
-    multiply_derivative(A, result, ACTIVATIONS[name])
+    multiply_derivative(A, result, ACTIVATIONS[name], np.empty(Z.shape[1]))
     expected = delta * NUMPY_DERIVATIVES[name](Z + intercept)
     # The derivative is computed from f(z), which loses precision where the
     # logistic and tanh saturate: compare on the scale of |delta|.
@@ -157,33 +160,31 @@ def test_derivative_matches_finite_differences(name):
         bias_activation(block, zeros, ACTIVATIONS[name])
     fd = (plus - minus) / (2 * h)
     result = np.ones_like(z)
-    multiply_derivative(A, result, ACTIVATIONS[name])
+    multiply_derivative(A, result, ACTIVATIONS[name], np.empty(z.shape[1]))
     assert_allclose(result, fd, rtol=1e-8, atol=1e-10)
 
 
 @HYPOTHESIS
-@given(block=blocks())
+@given(block=blocks(), rate=floats(0.05, 0.95), seed=st.integers(0, 2**32))
 @pytest.mark.parametrize("name", NAMES)
-def test_derivative_from_output_agrees_with_multiply_derivative(name, block):
-    # The dropout path uses the entrywise derivative, the plain path the fused
-    # loop: both must be f'(z).
+def test_dropout_derivative_is_factor_times_derivative(name, block, rate, seed):
+    # The dropout path keeps factor * f'(z) and scales the output by the factor;
+    # the plain path's derivative is the reference.
     Z, intercept = block
     A = Z.copy()
     bias_activation(A, intercept, ACTIVATIONS[name])
-    expected = np.ones_like(A)
-    multiply_derivative(A, expected, ACTIVATIONS[name])
-    code = ACTIVATIONS[name]
-    result = np.array(
-        [
-            [derivative_from_output(A, code, i, j) for j in range(A.shape[1])]
-            for i in range(A.shape[0])
-        ]
-    )
-    assert_array_equal(result, expected)
+    slope = np.ones_like(A)
+    multiply_derivative(A, slope, ACTIVATIONS[name], np.empty(A.shape[1]))
+    rng = np.random.default_rng(seed)
+    factors = np.where(rng.random(A.shape) < rate, 0.0, 1.0 / (1.0 - rate))
+    result_A, result_factors = A.copy(), factors.copy()
+    dropout_derivative(result_A, result_factors, ACTIVATIONS[name])
+    assert_array_equal(result_A, A * factors)
+    assert_array_equal(result_factors, factors * slope)
 
 
 def test_relu_derivative_is_zero_for_inactive_units():
     A = np.array([[0.0, 1e-300, 2.0], [0.0, 0.0, 5.0]])
     delta = np.full_like(A, 3.0)
-    multiply_derivative(A, delta, ACTIVATIONS["relu"])
+    multiply_derivative(A, delta, ACTIVATIONS["relu"], np.empty(3))
     assert_array_equal(delta, [[0.0, 3.0, 3.0], [0.0, 0.0, 3.0]])
