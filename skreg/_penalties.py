@@ -66,6 +66,12 @@ def value(W, alpha, code, l1_ratio):
         w = float(W[i])
         squares += w * w
         absolutes += abs(w)
+    return value_from_sums(squares, absolutes, alpha, code, l1_ratio)
+
+
+@njit(**_JIT)
+def value_from_sums(squares, absolutes, alpha, code, l1_ratio):
+    """Penalty value from ``sum(w**2)`` and ``sum(|w|)`` of a weight matrix."""
     return alpha * (
         0.5 * l2_share(code, l1_ratio) * squares + l1_share(code, l1_ratio) * absolutes
     )

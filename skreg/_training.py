@@ -19,7 +19,7 @@ from numba import njit
 from ._activations import bias_activation, dropout_derivative, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import SGD, adam_step, constrain_weights, sgd_step
-from ._penalties import l2_share
+from ._penalties import l2_share, value_from_sums
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, dropout_scale, normal, stream_key
 
@@ -123,12 +123,24 @@ def _block(buffer, start, rows, cols):
     return buffer[start : start + rows * cols].reshape((rows, cols))
 
 
-@njit(**_JIT)
+# Reassociation lets LLVM vectorize the two sums of the penalty value, which change
+# in their last bits only; the gradient's arithmetic has nothing to reassociate.
+@njit(fastmath={"reassoc"}, **_JIT)
 def _scale_add(g, scale, w, alpha):
-    # g = g * scale + alpha * w: the data term's mean and the smooth penalty's
-    # gradient in one vectorized pass.
+    """``g = g * scale + alpha * w``; returns ``(sum(w**2), sum(|w|))``.
+
+    The data term's mean, the smooth penalty's gradient and the sums the penalty's
+    value needs, in one vectorized pass over the weights.
+    """
+    squares = 0.0
+    absolutes = 0.0
     for i in range(g.shape[0]):
-        g[i] = g[i] * scale + alpha * w[i]
+        v = w[i]
+        g[i] = g[i] * scale + alpha * v
+        x = float(v)
+        squares += x * x
+        absolutes += abs(x)
+    return squares, absolutes
 
 
 @njit(**_JIT)
@@ -251,7 +263,8 @@ def batch_objective_gradient(
     normalizer = weight_sum if weight_sum > 0.0 else 1.0
     cast = params.dtype.type
     inverse = cast(1.0 / normalizer)
-    smooth_share = l2_share(cfg.penalty, cfg.l1_ratio)
+    l2 = l2_share(cfg.penalty, cfg.l1_ratio)
+    penalty = 0.0
 
     # ---- backward
     for layer in range(n_layers - 2, -1, -1):
@@ -276,7 +289,10 @@ def batch_objective_gradient(
             np.dot(A.T, delta, G)
         g = grad[coef_offsets[layer] : coef_offsets[layer + 1]]
         w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
-        _scale_add(g, inverse, w, cast(alphas[layer] * smooth_share))
+        squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
+        penalty += value_from_sums(
+            squares, absolutes, alphas[layer], cfg.penalty, cfg.l1_ratio
+        )
         gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer == n_layers - 2:
             # Hidden layers' intercept gradients are summed in the pass that
@@ -304,7 +320,7 @@ def batch_objective_gradient(
                 A = _block(work, work_offsets[0, layer], size, units[layer])
                 multiply_derivative(A, previous, cfg.activation, sums)
 
-    objective = loss_sum / normalizer + total_penalty(params, coef_offsets, alphas, cfg)
+    objective = loss_sum / normalizer + penalty
     return objective, weight_sum
 
 
@@ -415,3 +431,14 @@ def run_epoch(
                 params, units, coef_offsets, cfg.max_norm, rate * cfg.weight_decay
             )
     return accumulated, step
+
+
+@njit(**_JIT)
+def all_finite(X):
+    """Whether every entry of a 2-D array is finite."""
+    n, m = X.shape
+    for i in range(n):
+        for j in range(m):
+            if not np.isfinite(X[i, j]):
+                return False
+    return True

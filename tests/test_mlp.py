@@ -440,6 +440,52 @@ def test_data_errors_are_sklearn_errors(data):
         )
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lean_prediction_path_equals_validated_path(data, dtype):
+    # A finite float ndarray skips scikit-learn's validation; a list of lists takes
+    # it. Both must give the same numbers, for every memory layout.
+    X, y = data
+    clf = RegularizedMLPClassifier(**FAST).fit(X.astype(dtype), y)
+    expected = clf.predict_proba(X.astype(dtype).tolist())
+    for layout in (
+        X.astype(dtype),
+        np.asfortranarray(X.astype(dtype)),
+        X.astype(dtype)[::-1][::-1],
+        np.repeat(X.astype(dtype), 2, axis=1)[:, ::2],
+    ):
+        np.testing.assert_array_equal(clf.predict_proba(layout), expected)
+    one = clf.predict_proba(X[:1].astype(dtype))
+    np.testing.assert_array_equal(one, expected[:1])
+    # A float64 row on a float32 model is predicted in float32, as validated input.
+    other = np.float64 if dtype == np.float32 else np.float32
+    np.testing.assert_array_equal(
+        clf.predict_proba(X.astype(other)), clf.predict_proba(X.astype(other).tolist())
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_lean_prediction_path_raises_sklearn_errors(data, bad):
+    X, y = data
+    clf = RegularizedMLPClassifier(**FAST).fit(X, y)
+    row = X[:1].copy()
+    row[0, 3] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.predict_proba(row)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict_proba(X[:1, :-1])
+    with pytest.raises(ValueError, match="minimum of 1 is required"):
+        clf.predict_proba(X[:0])
+
+
+def test_lean_prediction_path_keeps_the_feature_name_warning(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = RegularizedMLPClassifier(**FAST).fit(frame, y)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict_proba(X[:1])
+
+
 def test_no_numba_error_reaches_the_user(data):
     X, y = data
     for bad in (X.astype(complex), np.array([["a"] * X.shape[1]] * len(y))):
