@@ -24,7 +24,7 @@ OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_bounds(params, coef_offsets, block):
     start = coef_offsets[block]
     stop = coef_offsets[block + 1] if block + 1 < coef_offsets.shape[0] else params.size

@@ -87,7 +87,7 @@ def add_smooth_gradient(G, W, alpha, code, l1_ratio):
         G[i] += scale * W[i]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def soft_threshold(w, threshold):
     """``sign(w) * max(|w| - threshold, 0)``: the proximal operator of ``|.|``."""
     if w > threshold:
@@ -97,7 +97,7 @@ def soft_threshold(w, threshold):
     return 0.0
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def prox_1d(w, step_alpha, code, l1_ratio):
     """Proximal step of ``step * h`` at one weight; ``step_alpha = step * alpha``."""
     if code == L1:

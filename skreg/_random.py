@@ -22,7 +22,7 @@ _S11 = np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def mix64(z):
     """SplitMix64 finalizer: a bijective, well-mixed hash of a uint64."""
     z = (z ^ (z >> _S30)) * _MUL1
@@ -38,14 +38,14 @@ def stream_key(seed, step, layer):
     return mix64(key ^ (np.uint64(layer) + _GOLDEN))
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def uniform(key, index):
     """A float64 in [0, 1) from a stream key and an index within the stream."""
     z = mix64(key + (np.uint64(index) + np.uint64(1)) * _GOLDEN)
     return float(z >> _S11) * _TO_UNIT
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def dropout_factor(key, index, rate):
     """Inverted-dropout factor of one entry: 0 w.p. ``rate``, else 1 / (1 - rate)."""
     return 0.0 if uniform(key, index) < rate else 1.0 / (1.0 - rate)
@@ -60,7 +60,7 @@ def dropout_scale(out, rate, key):
             out[i, j] = dropout_factor(key, i * m + j, rate)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def normal(key, index):
     """A standard normal float64 from a stream key and an index (Box-Muller)."""
     u1 = uniform(key, 2 * index)

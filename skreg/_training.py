@@ -118,7 +118,7 @@ class Layout:
         ).astype(dtype, copy=True)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block(buffer, start, rows, cols):
     return buffer[start : start + rows * cols].reshape((rows, cols))
 
@@ -193,7 +193,9 @@ def batch_objective_gradient(
     n_hidden = units[1]
     W0 = _block(params, coef_offsets[0], n_in, n_hidden)
     Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
-    input_key = stream_key(cfg.seed, step, 0)
+    # Stream and block arguments are passed as int64 values, not constants: a
+    # constant argument compiles a specialization of its own.
+    input_key = stream_key(cfg.seed, step, np.int64(0))
     input_rate = cfg.input_dropout
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
     if sparse:
@@ -207,7 +209,7 @@ def batch_objective_gradient(
                     v *= dropout_factor(input_key, r * n_in + j, input_rate)
                 for h in range(n_hidden):
                     Z1[r, h] += v * W0[j, h]
-        A0 = _block(work, 0, 0, n_in)
+        A0 = _block(work, work_offsets[0, 0], np.int64(0), n_in)
     elif gathered:
         A0 = _block(work, work_offsets[0, 0], size, n_in)
         # An explicit loop: a row-slice assignment costs about three times as much.
@@ -220,7 +222,7 @@ def batch_objective_gradient(
                 for j in range(n_in):
                     A0[r, j] *= dropout_factor(input_key, r * n_in + j, input_rate)
         if cfg.noise_std > 0.0:
-            noise_key = stream_key(cfg.seed, step, _NOISE_STREAM)
+            noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
             for r in range(size):
                 for j in range(n_in):
                     A0[r, j] += cfg.noise_std * normal(noise_key, r * n_in + j)
