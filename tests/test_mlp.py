@@ -21,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
+from threadpoolctl import threadpool_limits
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
@@ -438,6 +439,30 @@ def test_data_errors_are_sklearn_errors(data):
         RegularizedMLPClassifier(early_stopping=True).partial_fit(
             X, y, classes=np.unique(y)
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_results_do_not_depend_on_the_blas_thread_count(dtype):
+    # Kernels run on one thread and draw dropout from counters, so only BLAS could
+    # split work; wide enough layers that it does.
+    X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
+    X = X.astype(dtype)
+    fits = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            clf = RegularizedMLPClassifier(
+                hidden_layer_sizes=(256, 128),
+                batch_size=200,
+                max_iter=2,
+                dropout=0.1,
+                penalty="elasticnet",
+                random_state=0,
+            ).fit(X, y)
+            fits.append((clf, clf.predict_proba(X)))
+    (first, p1), (second, p2) = fits
+    assert _equal_models(first, second)
+    np.testing.assert_array_equal(p1, p2)
+    assert first.loss_curve_ == second.loss_curve_
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
