@@ -40,15 +40,17 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 @njit(**_JIT)
 def bias_output_activation(Z, intercept, code):
     """In place: add the intercept and apply the output activation of ``code``."""
+    # Arithmetic in the dtype of Z, as scikit-learn's: float32 takes expf.
     n, m = Z.shape
+    one = Z.dtype.type(1)
     for i in range(n):
         if code == LOG_LOSS:
             # Shift by the row maximum, as scipy and sklearn do, so exp cannot overflow.
-            top = -np.inf
+            top = Z.dtype.type(-np.inf)
             for j in range(m):
                 Z[i, j] += intercept[j]
                 top = max(top, Z[i, j])
-            total = 0.0
+            total = Z.dtype.type(0)
             for j in range(m):
                 Z[i, j] = np.exp(Z[i, j] - top)
                 total += Z[i, j]
@@ -60,7 +62,7 @@ def bias_output_activation(Z, intercept, code):
                 if code == POISSON:
                     z = np.exp(z)
                 elif code == BINARY_LOG_LOSS:
-                    z = 1.0 / (1.0 + np.exp(-z))
+                    z = one / (one + np.exp(-z))
                 Z[i, j] = z
 
 

@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
@@ -551,15 +551,20 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         no_improvement = 0
         n_iter = 0
         t = self.t_
-        sample_index = np.arange(n_samples)
+        sample_index = np.arange(n_samples, dtype=np.int64)
         last_good = params.copy()
         loss = getattr(self, "loss_", None)
 
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_index = shuffle(sample_index, random_state=random_state)
-                    order = sample_index.astype(np.int64)
+                    # The draw of sklearn.utils.shuffle (a permutation of arange
+                    # applied to the current order), without its input checks,
+                    # which cost a tenth of an epoch on small data.
+                    permutation = np.arange(n_samples, dtype=np.int64)
+                    random_state.shuffle(permutation)
+                    sample_index = sample_index[permutation]
+                    order = sample_index
                 else:
                     order = _EMPTY_INT
                 last_good[:] = params
