@@ -65,7 +65,7 @@ except ImportError:  # pragma: no cover
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
-_PREDICT_CHUNK = 4096
+_PREDICT_CHUNK = 2048
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _EMPTY_INT = np.zeros(0, dtype=np.int64)
 
@@ -762,17 +762,27 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         loss = LOSSES[self._loss_name()]
         dtype = coefs[0].dtype
         n_samples = X.shape[0]
+        chunk = min(n_samples, _PREDICT_CHUNK)
+        # One buffer per layer, reused by every chunk: memory stays bounded, and
+        # no chunk pays for fresh pages.
+        buffers = [np.empty((chunk, W.shape[1]), dtype=dtype) for W in coefs]
         output = np.empty((n_samples, intercepts[-1].shape[0]), dtype=dtype)
         last = len(coefs) - 1
-        for start in range(0, max(n_samples, 1), _PREDICT_CHUNK):
+        for start in range(0, n_samples, _PREDICT_CHUNK):
             A = X[start : start + _PREDICT_CHUNK]
+            rows = A.shape[0]
             for layer, (W, b) in enumerate(zip(coefs, intercepts)):
-                A = np.ascontiguousarray(safe_sparse_dot(A, W, dense_output=True))
-                if layer < last:
-                    bias_activation(A, b, activation)
+                Z = buffers[layer][:rows]
+                if sp.issparse(A):
+                    Z[:] = (A @ W).astype(dtype, copy=False)
                 else:
-                    bias_output_activation(A, b, loss)
-            output[start : start + _PREDICT_CHUNK] = A
+                    np.dot(A, W, out=Z)
+                if layer < last:
+                    bias_activation(Z, b, activation)
+                else:
+                    bias_output_activation(Z, b, loss)
+                A = Z
+            output[start : start + rows] = A
         return output
 
     def _forward_checked(self, X):
