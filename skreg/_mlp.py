@@ -28,7 +28,6 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -383,24 +382,36 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             seed=int(seed),
             eps=float(np.finfo(dtype).eps),
             noise_std=float(self.noise_std),
-            max_norm=float(self.max_norm or 0.0),
-            weight_decay=float(self.weight_decay),
         )
+
+    def _kernel_dropout(self, dropout):
+        """The hidden dropout rates, or None when a step draws no random numbers.
+
+        None (no dropout of any kind, no input noise) lets the kernels compile
+        without the random-number code.
+        """
+        if np.any(dropout > 0) or self.input_dropout > 0 or self.noise_std > 0:
+            return dropout
+        return None
+
+    def _constraints(self):
+        """``(max_norm, weight_decay)`` for the kernels, or None when both are off."""
+        if self.max_norm is None and self.weight_decay == 0:
+            return None
+        return float(self.max_norm or 0.0), float(self.weight_decay)
 
     @staticmethod
     def _kernel_input(X):
         """``(X, indptr, indices, data)`` as the kernels take dense or CSR input."""
         if sp.issparse(X):
             X = X.tocsr()
-            empty = np.zeros((0, 0), dtype=X.dtype)
             return (
-                empty,
+                None,
                 X.indptr.astype(np.int64),
                 X.indices.astype(np.int64),
                 np.ascontiguousarray(X.data),
             )
-        empty_data = np.zeros(0, dtype=X.dtype)
-        return np.ascontiguousarray(X), _EMPTY_INT, _EMPTY_INT, empty_data
+        return np.ascontiguousarray(X), None, None, None
 
     def _fit_lbfgs(self, X, Y, sample_weight, params, layout, alphas, dropout):
         cfg = self._config(X.dtype, 0)
@@ -427,7 +438,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 layout.coef_offsets,
                 layout.intercept_offsets,
                 alphas,
-                dropout,
+                self._kernel_dropout(dropout),
                 work,
                 offsets,
                 cfg,
@@ -538,7 +549,12 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 k: v.copy() if isinstance(v, np.ndarray) else v
                 for k, v in state.items()
             }
-        second = state["second"] if state["second"] is not None else state["first"]
+        constraints = self._constraints()
+        kernel_dropout = self._kernel_dropout(dropout)
+        # The velocity of SGD and the first moment of Adam share the "first" slot.
+        adam = state["second"] is not None
+        velocity = None if adam else state["first"]
+        first = state["first"] if adam else None
 
         # A fresh convergence state on every call of fit (sklearn keeps the old one
         # on warm starts, so a refit with a new alpha stops after one epoch).
@@ -579,18 +595,20 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                     rows,
                     params,
                     grad,
-                    state["first"],
-                    second,
+                    velocity,
+                    first,
+                    state["second"],
                     state["step"],
                     state["learning_rate"],
                     layout.units,
                     layout.coef_offsets,
                     layout.intercept_offsets,
                     alphas,
-                    dropout,
+                    kernel_dropout,
                     work,
                     offsets,
                     cfg,
+                    constraints,
                 )
                 epoch_loss = accumulated / n_samples
                 if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):

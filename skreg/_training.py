@@ -7,8 +7,11 @@ vector (``Layout`` gives the offsets), ``work`` is one buffer that holds each la
 activations, back-propagated errors and dropout factors for the largest batch,
 allocated once per fit. Scalars reach the kernels in a ``TrainConfig`` namedtuple.
 
-``X`` reaches the kernels either dense (``X`` 2-D, ``indptr`` empty) or as the three
-arrays of a CSR matrix (``X`` of shape (0, 0)), so one compiled kernel serves both.
+``X`` reaches the kernels either dense (``X`` 2-D; ``indptr``, ``indices`` and
+``data`` None) or as the three arrays of a CSR matrix (``X`` None). Options that a fit
+may not use are passed as None when off: the CSR arrays, Adam's second moments (None
+for SGD) and the weight constraints. Numba prunes a branch on ``x is None`` when it
+compiles, so a fit compiles only the code paths it runs.
 """
 
 from collections import namedtuple
@@ -18,7 +21,7 @@ from numba import njit
 
 from ._activations import bias_activation, dropout_derivative, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
-from ._optimizers import SGD, adam_step, constrain_weights, sgd_step
+from ._optimizers import adam_step, constrain_weights, sgd_step
 from ._penalties import l2_share, value_from_sums
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, dropout_scale, normal, stream_key
@@ -43,10 +46,8 @@ TrainConfig = namedtuple(
         "seed",  # key of the dropout / noise streams
         "eps",  # machine epsilon of the training dtype
         "noise_std",  # Gaussian input noise
-        "max_norm",  # cap on each unit's incoming weight norm; 0 for none
-        "weight_decay",  # decoupled weight decay
     ],
-    defaults=(0.0, 0.0, 0.0),
+    defaults=(0.0,),
 )
 
 # Stream number of the input noise, past the dropout streams (one per layer).
@@ -181,7 +182,6 @@ def batch_objective_gradient(
     """
     n_layers = units.shape[0]
     size = stop - start
-    sparse = indptr.shape[0] > 0
     shuffled = order.shape[0] > 0
     # The sample index of each batch row, written into a buffer the caller
     # allocated once, so no batch allocates.
@@ -195,40 +195,50 @@ def batch_objective_gradient(
     Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
     # Stream and block arguments are passed as int64 values, not constants: a
     # constant argument compiles a specialization of its own.
-    input_key = stream_key(cfg.seed, step, np.int64(0))
+    # ``dropout`` is None when the fit draws no random numbers at all (no dropout
+    # of any kind, no input noise): then none of that code is compiled.
     input_rate = cfg.input_dropout
+    input_key = np.uint64(0)
+    if dropout is not None:
+        input_key = stream_key(cfg.seed, step, np.int64(0))
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
-    if sparse:
+    # Two guards rather than if / else: Numba prunes a branch only on a None
+    # argument, so each path is guarded by the argument that is None without it.
+    if indptr is not None:
         Z1[:] = 0.0
         for r in range(size):
             row = rows[r]
             for k in range(indptr[row], indptr[row + 1]):
                 j = indices[k]
                 v = data[k]
-                if input_rate > 0.0:
-                    v *= dropout_factor(input_key, r * n_in + j, input_rate)
+                if dropout is not None:
+                    if input_rate > 0.0:
+                        v *= dropout_factor(input_key, r * n_in + j, input_rate)
                 for h in range(n_hidden):
                     Z1[r, h] += v * W0[j, h]
-        A0 = _block(work, work_offsets[0, 0], np.int64(0), n_in)
-    elif gathered:
-        A0 = _block(work, work_offsets[0, 0], size, n_in)
-        # An explicit loop: a row-slice assignment costs about three times as much.
-        for r in range(size):
-            row = rows[r]
-            for j in range(n_in):
-                A0[r, j] = X[row, j]
-        if input_rate > 0.0:
+    if X is not None:
+        if gathered:
+            A0 = _block(work, work_offsets[0, 0], size, n_in)
+            # An explicit loop: a row-slice assignment costs about three times as
+            # much.
             for r in range(size):
+                row = rows[r]
                 for j in range(n_in):
-                    A0[r, j] *= dropout_factor(input_key, r * n_in + j, input_rate)
-        if cfg.noise_std > 0.0:
-            noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
-            for r in range(size):
-                for j in range(n_in):
-                    A0[r, j] += cfg.noise_std * normal(noise_key, r * n_in + j)
-        np.dot(A0, W0, Z1)
-    else:
-        A0 = X[start:stop]
+                    A0[r, j] = X[row, j]
+            if dropout is not None:
+                if input_rate > 0.0:
+                    for r in range(size):
+                        for j in range(n_in):
+                            A0[r, j] *= dropout_factor(
+                                input_key, r * n_in + j, input_rate
+                            )
+                if cfg.noise_std > 0.0:
+                    noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
+                    for r in range(size):
+                        for j in range(n_in):
+                            A0[r, j] += cfg.noise_std * normal(noise_key, r * n_in + j)
+        else:
+            A0 = X[start:stop]
         np.dot(A0, W0, Z1)
 
     # ---- forward through the layers
@@ -242,8 +252,8 @@ def batch_objective_gradient(
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer + 1 < n_layers - 1:
             bias_activation(Z, b, cfg.activation)
-            rate = dropout[layer]
-            if rate > 0.0:
+            rate = 0.0 if dropout is None else dropout[layer]
+            if dropout is not None and rate > 0.0:
                 # Keep f'(z) times the dropout factor, so the backward pass needs
                 # neither the mask nor the activation before dropout.
                 D = _block(work, work_offsets[2, layer + 1], size, n_out)
@@ -273,19 +283,21 @@ def batch_objective_gradient(
         n_out = units[layer + 1]
         delta = _block(work, work_offsets[1, layer + 1], size, n_out)
         G = _block(grad, coef_offsets[layer], units[layer], n_out)
-        if layer == 0 and sparse:
-            G[:] = 0.0
-            for r in range(size):
-                row = rows[r]
-                for k in range(indptr[row], indptr[row + 1]):
-                    j = indices[k]
-                    v = data[k]
-                    if input_rate > 0.0:
-                        v *= dropout_factor(input_key, r * n_in + j, input_rate)
-                    for h in range(n_out):
-                        G[j, h] += v * delta[r, h]
-        elif layer == 0:
-            np.dot(A0.T, delta, G)
+        if layer == 0:
+            if indptr is not None:
+                G[:] = 0.0
+                for r in range(size):
+                    row = rows[r]
+                    for k in range(indptr[row], indptr[row + 1]):
+                        j = indices[k]
+                        v = data[k]
+                        if dropout is not None:
+                            if input_rate > 0.0:
+                                v *= dropout_factor(input_key, r * n_in + j, input_rate)
+                        for h in range(n_out):
+                            G[j, h] += v * delta[r, h]
+            if X is not None:
+                np.dot(A0.T, delta, G)
         else:
             A = _block(work, work_offsets[0, layer], size, units[layer])
             np.dot(A.T, delta, G)
@@ -310,7 +322,8 @@ def batch_objective_gradient(
             W = _block(params, coef_offsets[layer], units[layer], n_out)
             np.dot(delta, W.T, previous)
             sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
-            if dropout[layer - 1] > 0.0:
+            rate = 0.0 if dropout is None else dropout[layer - 1]
+            if rate > 0.0:
                 D = _block(work, work_offsets[2, layer], size, units[layer])
                 sums[:] = 0
                 for r in range(size):
@@ -350,8 +363,9 @@ def run_epoch(
     rows,
     params,
     grad,
-    state_1,
-    state_2,
+    velocity,
+    first,
+    second,
     step,
     learning_rate,
     units,
@@ -362,13 +376,17 @@ def run_epoch(
     work,
     work_offsets,
     cfg,
+    constraints,
 ):
     """One pass over the data in minibatches, each followed by an optimizer step.
 
-    ``rows`` is an int64 buffer of ``batch_size`` entries. ``state_1`` /
-    ``state_2`` are the optimizer's buffers (velocity for SGD; first and
-    second moments for Adam), ``step`` the number of steps taken so far. Returns the
-    sum over batches of ``objective * batch size`` and the new step count.
+    ``rows`` is an int64 buffer of ``batch_size`` entries. The optimizer's buffers
+    say which optimizer steps: SGD takes ``velocity`` (``first`` and ``second``
+    None), Adam the moments ``first`` and ``second`` (``velocity`` None). ``step`` is
+    the number of steps taken so far. ``constraints`` is None, or
+    ``(max_norm, weight_decay)`` applied after each step (``max_norm <= 0`` for no
+    cap). Returns the sum over batches of ``objective * batch size`` and the new
+    step count.
     """
     accumulated = 0.0
     for start in range(0, n_samples, batch_size):
@@ -398,11 +416,11 @@ def run_epoch(
             step,
         )
         accumulated += objective * (stop - start)
-        if cfg.solver == SGD:
+        if velocity is not None:
             sgd_step(
                 params,
                 grad,
-                state_1,
+                velocity,
                 learning_rate,
                 cfg.momentum,
                 cfg.nesterov,
@@ -411,12 +429,12 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
             )
-        else:
+        if second is not None:
             adam_step(
                 params,
                 grad,
-                state_1,
-                state_2,
+                first,
+                second,
                 step,
                 cfg.learning_rate_init,
                 cfg.beta_1,
@@ -427,10 +445,11 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
             )
-        if cfg.max_norm > 0.0 or cfg.weight_decay > 0.0:
-            rate = learning_rate if cfg.solver == SGD else cfg.learning_rate_init
+        if constraints is not None:
+            max_norm, weight_decay = constraints
+            rate = learning_rate if second is None else cfg.learning_rate_init
             constrain_weights(
-                params, units, coef_offsets, cfg.max_norm, rate * cfg.weight_decay
+                params, units, coef_offsets, max_norm, rate * weight_decay
             )
     return accumulated, step
 

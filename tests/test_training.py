@@ -180,13 +180,12 @@ class Network:
         if self.sparse:
             csr = sp.csr_matrix(self.X)
             return (
-                np.zeros((0, 0), dtype=self.X.dtype),
+                None,
                 csr.indptr.astype(np.int64),
                 csr.indices.astype(np.int64),
                 np.ascontiguousarray(csr.data),
             )
-        empty = np.zeros(0, dtype=self.X.dtype)
-        return np.ascontiguousarray(self.X), EMPTY_INT, EMPTY_INT, empty
+        return np.ascontiguousarray(self.X), None, None, None
 
     def work(self, batch_size, gather):
         offsets, size = self.layout.work_offsets(
@@ -560,6 +559,11 @@ class NumpyOptimizer:
 def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
     # The estimator gathers the input batch when it shuffles or drops inputs.
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
+    # SGD steps with a velocity, Adam with two moments.
+    if net.cfg.solver == OPTIMIZERS["sgd"]:
+        buffers = (state_1, None, None)
+    else:
+        buffers = (None, state_1, state_2)
     work, offsets = net.work(batch_size, gather)
     grad = np.empty_like(params)
     return run_epoch(
@@ -572,8 +576,7 @@ def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
         np.empty(batch_size, dtype=np.int64),
         params,
         grad,
-        state_1,
-        state_2,
+        *buffers,
         step,
         lr,
         net.layout.units,
@@ -584,6 +587,7 @@ def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
         work,
         offsets,
         net.cfg,
+        None,
     )
 
 
@@ -595,7 +599,7 @@ def test_one_full_batch_sgd_epoch_is_one_gradient_step():
     params = net.params.copy()
     velocity = np.zeros_like(params)
     accumulated, step = _run_epoch(
-        net, params, EMPTY_INT, N_SAMPLES, 0.1, velocity, velocity
+        net, params, EMPTY_INT, N_SAMPLES, 0.1, velocity, None
     )
     assert_allclose(params, expected, rtol=1e-13, atol=1e-15)
     assert step == 1
