@@ -15,6 +15,8 @@ gradient of the sum).
 import numpy as np
 from numba import njit
 
+from ._math import as_one_row, exp
+
 SQUARED_ERROR = 0
 POISSON = 1
 LOG_LOSS = 2
@@ -40,7 +42,7 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 @njit(**_JIT)
 def bias_output_activation(Z, intercept, code):
     """In place: add the intercept and apply the output activation of ``code``."""
-    # Arithmetic in the dtype of Z, as scikit-learn's: float32 takes expf.
+    # Arithmetic in the dtype of Z, as scikit-learn's.
     n, m = Z.shape
     one = Z.dtype.type(1)
     for i in range(n):
@@ -50,20 +52,32 @@ def bias_output_activation(Z, intercept, code):
             for j in range(m):
                 Z[i, j] += intercept[j]
                 top = max(top, Z[i, j])
+            for j in range(m):
+                Z[i, j] -= top
+        else:
+            for j in range(m):
+                Z[i, j] += intercept[j]
+    # An output layer has few columns: exp is applied in a separate pass, over the
+    # whole block when it is contiguous, so that the loop is long enough to vectorize.
+    rows = as_one_row(Z)
+    n_rows, length = rows.shape
+    if code == LOG_LOSS or code == POISSON:
+        for i in range(n_rows):
+            for j in range(length):
+                rows[i, j] = exp(rows[i, j])
+    elif code == BINARY_LOG_LOSS:
+        for i in range(n_rows):
+            for j in range(length):
+                rows[i, j] = one / (one + exp(-rows[i, j]))
+    if code == LOG_LOSS:
+        # A sum in column order, kept out of the exp loop: a floating-point reduction
+        # does not vectorize without reordering the additions.
+        for i in range(n):
             total = Z.dtype.type(0)
             for j in range(m):
-                Z[i, j] = np.exp(Z[i, j] - top)
                 total += Z[i, j]
             for j in range(m):
                 Z[i, j] /= total
-        else:
-            for j in range(m):
-                z = Z[i, j] + intercept[j]
-                if code == POISSON:
-                    z = np.exp(z)
-                elif code == BINARY_LOG_LOSS:
-                    z = one / (one + np.exp(-z))
-                Z[i, j] = z
 
 
 @njit(**_JIT)
