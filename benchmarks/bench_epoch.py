@@ -7,10 +7,10 @@ Run by hand, never in CI::
 
 Every tool trains with Adam (learning rate 1e-3, betas 0.9 / 0.999, epsilon 1e-8)
 for a fixed number of epochs (``tol=0``, ``n_iter_no_change`` above ``max_iter``)
-on the same data, batches and layer sizes. The tools alternate (skreg, scikit-learn,
-PyTorch, bound, skreg, ...), each after a pause that lets the previous tool's BLAS
-or OpenMP threads go idle, and the median of the repeats is reported, so a slow
-spell of this machine hits every tool.
+on the same data, batches and layer sizes. The tools and variants run round robin
+(scikit-learn, bound, then skreg and PyTorch for each variant, then again), each
+after a pause that lets the previous tool's BLAS or OpenMP threads go idle, and the
+median of the repeats is reported, so a slow spell of this machine hits every tool.
 
 Columns:
 
@@ -183,7 +183,7 @@ def torch_seconds(X, y, hidden, batch_size, classify, epochs, variant):
                 loss = loss + l1 * sum(w.abs().sum() for w in weights)
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(index)
+            total += float(loss.detach()) * len(index)
     seconds = (time.perf_counter() - start) / epochs
     with torch.no_grad():
         squares = sum(float((w * w).sum()) for w in weights)
@@ -197,7 +197,7 @@ def _median(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small workloads only")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = parser.parse_args()
     use_torch = torch is not None and not args.no_torch
@@ -228,35 +228,38 @@ def main():
             for extra in VARIANTS.values():
                 fit_seconds(Ours(**{**common, "max_iter": 1}, **extra), Xd, y, 1)
             fit_seconds(Theirs(**{**common, "max_iter": 1}), Xd, y, 1)
+            # Round robin: each repeat runs every variant and tool once, so a slow
+            # spell of the machine spreads over all of them.
             sk_times, sk_loss, bounds = [], None, []
-            l2_time = None
-            for variant, extra in VARIANTS.items():
-                ours_times, torch_times = [], []
-                ours_loss = torch_loss = float("nan")
-                for _ in range(args.repeats):
+            ours_times = {variant: [] for variant in VARIANTS}
+            torch_times = {variant: [] for variant in VARIANTS}
+            ours_loss, torch_loss = {}, {}
+            for _ in range(args.repeats):
+                time.sleep(PAUSE)
+                seconds, sk_loss = fit_seconds(
+                    Theirs(alpha=ALPHA, **common), Xd, y, epochs
+                )
+                sk_times.append(seconds)
+                time.sleep(PAUSE)
+                bounds.append(matmul_bound(Xd, hidden, n_outputs, batch))
+                for variant, extra in VARIANTS.items():
                     time.sleep(PAUSE)
-                    seconds, ours_loss = fit_seconds(
+                    seconds, ours_loss[variant] = fit_seconds(
                         Ours(alpha=ALPHA / batch, **common, **extra), Xd, y, epochs
                     )
-                    ours_times.append(seconds)
-                    if variant == "l2":
-                        time.sleep(PAUSE)
-                        seconds, sk_loss = fit_seconds(
-                            Theirs(alpha=ALPHA, **common), Xd, y, epochs
-                        )
-                        sk_times.append(seconds)
-                        time.sleep(PAUSE)
-                        bounds.append(matmul_bound(Xd, hidden, n_outputs, batch))
+                    ours_times[variant].append(seconds)
                     if use_torch:
                         time.sleep(PAUSE)
-                        seconds, torch_loss = torch_seconds(
+                        seconds, torch_loss[variant] = torch_seconds(
                             Xd, y, hidden, batch, classify, epochs, variant
                         )
-                        torch_times.append(seconds)
-                ours_s, sk_s = _median(ours_times), _median(sk_times)
-                torch_s, bound = _median(torch_times), _median(bounds)
+                        torch_times[variant].append(seconds)
+            sk_s, bound = _median(sk_times), _median(bounds)
+            l2_time = _median(ours_times["l2"])
+            for variant in VARIANTS:
+                ours_s = _median(ours_times[variant])
+                torch_s = _median(torch_times[variant])
                 if variant == "l2":
-                    l2_time = ours_s
                     l2_speedups.append(sk_s / ours_s)
                     bound_ratios[(name, np.dtype(dtype).name)] = ours_s / bound
                 else:
@@ -269,7 +272,8 @@ def main():
                     f"| {name} | {np.dtype(dtype).name} | {variant} | {ours_s:.4f} "
                     f"| {sk_s:.4f} | {sk_s / ours_s:.2f} | {torch_s:.4f} "
                     f"| {torch_s / ours_s:.2f} | {bound:.4f} | {ours_s / bound:.2f} "
-                    f"| {ours_loss:.5f} | {sk_loss:.5f} | {torch_loss:.5f} |",
+                    f"| {ours_loss[variant]:.5f} | {sk_loss:.5f} "
+                    f"| {torch_loss.get(variant, float('nan')):.5f} |",
                     flush=True,
                 )
 
