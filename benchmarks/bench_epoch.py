@@ -16,7 +16,8 @@ Columns:
 
 - ``skreg``, ``sklearn``, ``torch``: seconds per epoch of a whole ``fit`` (or of the
   plain PyTorch training loop below), divided by the number of epochs;
-- ``vs sk``, ``vs torch``: how many times faster skreg is;
+- ``vs sk``, ``vs torch``: how many times faster skreg is (the median over repeats
+  of the ratio within each repeat);
 - ``bound``: seconds the matrix products of one epoch take in ``np.dot`` alone
   (forward and backward at the same shapes, in a compiled loop, through the BLAS
   that skreg's kernels call), measured in the same run: what no implementation on
@@ -194,6 +195,13 @@ def _median(values):
     return float(np.median(values)) if values else float("nan")
 
 
+def _paired(numerators, denominators):
+    """Median over rounds of ``numerator / denominator`` within each round."""
+    if not numerators or not denominators:
+        return float("nan")
+    return float(np.median(np.divide(numerators, denominators)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small workloads only")
@@ -255,23 +263,33 @@ def main():
                         )
                         torch_times[variant].append(seconds)
             sk_s, bound = _median(sk_times), _median(bounds)
-            l2_time = _median(ours_times["l2"])
             for variant in VARIANTS:
                 ours_s = _median(ours_times[variant])
                 torch_s = _median(torch_times[variant])
+                # Ratios are medians of the ratios within each round: the two
+                # timings of a round ran seconds apart, in the same state of the
+                # machine.
+                vs_sk = _paired(sk_times, ours_times[variant])
+                vs_torch = _paired(torch_times[variant], ours_times[variant])
+                vs_bound = _paired(ours_times[variant], bounds)
                 if variant == "l2":
-                    l2_speedups.append(sk_s / ours_s)
-                    bound_ratios[(name, np.dtype(dtype).name)] = ours_s / bound
+                    l2_speedups.append(vs_sk)
+                    bound_ratios[(name, np.dtype(dtype).name)] = vs_bound
                 else:
                     overheads.append(
-                        (name, np.dtype(dtype).name, variant, ours_s / l2_time)
+                        (
+                            name,
+                            np.dtype(dtype).name,
+                            variant,
+                            _paired(ours_times[variant], ours_times["l2"]),
+                        )
                     )
                 if use_torch and np.dtype(dtype) == np.float32:
-                    torch_speedups.append((name, variant, torch_s / ours_s))
+                    torch_speedups.append((name, variant, vs_torch))
                 print(
                     f"| {name} | {np.dtype(dtype).name} | {variant} | {ours_s:.4f} "
-                    f"| {sk_s:.4f} | {sk_s / ours_s:.2f} | {torch_s:.4f} "
-                    f"| {torch_s / ours_s:.2f} | {bound:.4f} | {ours_s / bound:.2f} "
+                    f"| {sk_s:.4f} | {vs_sk:.2f} | {torch_s:.4f} "
+                    f"| {vs_torch:.2f} | {bound:.4f} | {vs_bound:.2f} "
                     f"| {ours_loss[variant]:.5f} | {sk_loss:.5f} "
                     f"| {torch_loss.get(variant, float('nan')):.5f} |",
                     flush=True,

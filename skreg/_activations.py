@@ -10,6 +10,7 @@ activation's *output*, so the pre-activation never has to be stored.
 from numba import njit
 
 from ._math import as_one_row, exp, tanh
+from ._random import dropout_factor
 
 IDENTITY = 0
 LOGISTIC = 1
@@ -92,13 +93,15 @@ def multiply_derivative(A, delta, code, column_sums):
 
 
 @njit(**_JIT)
-def dropout_derivative(A, factors, code):
-    """In place, after dropout's factors are drawn: ``A *= factors``, ``factors *= f'``.
+def dropout_derivative(A, factors, code, rate, key):
+    """In place: draw dropout's factors, ``A *= factor``, ``factors = factor * f'``.
 
-    ``A`` is the activation output ``f(z)`` and ``factors`` the inverted-dropout
-    factors of the same block. Afterwards ``A`` is the output after dropout and
-    ``factors`` holds ``factor * f'(z)``, all the backward pass needs: neither the
-    mask nor the activation before dropout has to be kept.
+    ``A`` is the activation output ``f(z)``; the factor of entry ``(i, j)`` is
+    ``dropout_factor(key, i * m + j, rate)``, the one ``dropout_scale`` draws.
+    Afterwards ``A`` is the output after dropout and ``factors`` holds
+    ``factor * f'(z)``, all the backward pass needs: neither the mask nor the
+    activation before dropout has to be kept. Drawing, scaling and the derivative
+    share one pass over the block.
     """
     n, m = A.shape
     one = A.dtype.type(1)
@@ -106,7 +109,7 @@ def dropout_derivative(A, factors, code):
     for i in range(n):
         for j in range(m):
             a = A[i, j]
-            factor = factors[i, j]
+            factor = A.dtype.type(dropout_factor(key, i * m + j, rate))
             if code == LOGISTIC:
                 slope = a * (one - a)
             elif code == TANH:

@@ -24,7 +24,7 @@ from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import adam_step, constrain_weights, sgd_step
 from ._penalties import l2_share, value_from_sums
 from ._penalties import value as penalty_value
-from ._random import dropout_factor, dropout_scale, normal, stream_key
+from ._random import dropout_factor, normal, stream_key
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -257,8 +257,8 @@ def batch_objective_gradient(
                 # Keep f'(z) times the dropout factor, so the backward pass needs
                 # neither the mask nor the activation before dropout.
                 D = _block(work, work_offsets[2, layer + 1], size, n_out)
-                dropout_scale(D, rate, stream_key(cfg.seed, step, layer + 1))
-                dropout_derivative(Z, D, cfg.activation)
+                key = stream_key(cfg.seed, step, layer + 1)
+                dropout_derivative(Z, D, cfg.activation, rate, key)
         else:
             bias_output_activation(Z, b, cfg.loss)
 

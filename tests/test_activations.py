@@ -22,6 +22,7 @@ from skreg._activations import (
     dropout_derivative,
     multiply_derivative,
 )
+from skreg._random import dropout_scale
 
 NAMES = list(ACTIVATIONS)
 HYPOTHESIS = settings(max_examples=30, deadline=None)
@@ -168,17 +169,20 @@ def test_derivative_matches_finite_differences(name):
 @given(block=blocks(), rate=floats(0.05, 0.95), seed=st.integers(0, 2**32))
 @pytest.mark.parametrize("name", NAMES)
 def test_dropout_derivative_is_factor_times_derivative(name, block, rate, seed):
-    # The dropout path keeps factor * f'(z) and scales the output by the factor;
-    # the plain path's derivative is the reference.
+    # The dropout path draws the factors, keeps factor * f'(z) and scales the
+    # output by the factor; dropout_scale and the plain path's derivative are the
+    # references.
     Z, intercept = block
     A = Z.copy()
     bias_activation(A, intercept, ACTIVATIONS[name])
     slope = np.ones_like(A)
     multiply_derivative(A, slope, ACTIVATIONS[name], np.empty(A.shape[1]))
-    rng = np.random.default_rng(seed)
-    factors = np.where(rng.random(A.shape) < rate, 0.0, 1.0 / (1.0 - rate))
-    result_A, result_factors = A.copy(), factors.copy()
-    dropout_derivative(result_A, result_factors, ACTIVATIONS[name])
+    # The factors it draws are dropout_scale's.
+    key = np.uint64(seed)
+    factors = np.empty_like(A)
+    dropout_scale(factors, rate, key)
+    result_A, result_factors = A.copy(), np.full_like(A, np.nan)
+    dropout_derivative(result_A, result_factors, ACTIVATIONS[name], rate, key)
     assert_array_equal(result_A, A * factors)
     assert_array_equal(result_factors, factors * slope)
 
