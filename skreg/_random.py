@@ -47,8 +47,15 @@ def uniform(key, index):
 
 @njit(**_JIT)
 def dropout_factor(key, index, rate):
-    """Inverted-dropout factor of one entry: 0 w.p. ``rate``, else 1 / (1 - rate)."""
-    return 0.0 if uniform(key, index) < rate else 1.0 / (1.0 - rate)
+    """Inverted-dropout factor of one entry: 0 w.p. ``rate``, else 1 / (1 - rate).
+
+    The entry is dropped when ``uniform(key, index) < rate``. That uniform is
+    ``u * 2**-53`` for a 53-bit integer ``u``, so the test is made on ``u`` against
+    ``ceil(rate * 2**53)``, exactly equivalent and without a conversion to float.
+    """
+    bits = mix64(key + (np.uint64(index) + np.uint64(1)) * _GOLDEN) >> _S11
+    threshold = np.uint64(np.ceil(rate * 9007199254740992.0))
+    return 0.0 if bits < threshold else 1.0 / (1.0 - rate)
 
 
 @njit(**_JIT)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from skreg._random import dropout_scale, normal, stream_key, uniform
+from skreg._random import dropout_factor, dropout_scale, normal, stream_key, uniform
 
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 counters = st.integers(0, 2**31 - 1)
@@ -96,6 +96,26 @@ def _factors(rate, key, shape=(400, 250)):
     out = np.empty(shape)
     dropout_scale(out, rate, key)
     return out
+
+
+@HYPOTHESIS
+@given(
+    seed=st.integers(0, 2**31),
+    index=st.integers(0, 2**40),
+    rate=st.floats(0.0, 0.999, allow_subnormal=False),
+)
+def test_dropout_factor_drops_exactly_when_the_uniform_is_below_the_rate(
+    seed, index, rate
+):
+    # The kernel compares integers; the definition compares the float uniform.
+    key = _key(seed, 1, 1)
+    expected = 0.0 if uniform(key, index) < rate else 1.0 / (1.0 - rate)
+    assert dropout_factor(key, index, rate) == expected
+    # At the boundary: a rate equal to the uniform keeps the entry, one just above
+    # drops it.
+    u = uniform(key, index)
+    assert dropout_factor(key, index, u) != 0.0
+    assert dropout_factor(key, index, np.nextafter(u, 1.0)) == 0.0
 
 
 @pytest.mark.parametrize("rate", RATES)
