@@ -14,7 +14,7 @@ Adam's bias-corrected rate.
 import numpy as np
 from numba import njit
 
-from ._penalties import l1_share
+from ._penalties import l1_share, soft_threshold
 
 SGD = 0
 ADAM = 1
@@ -33,16 +33,14 @@ def _block_bounds(params, coef_offsets, block):
 
 @njit(**_JIT)
 def _sgd_block(params, grad, velocity, lr, momentum, nesterov, threshold):
-    # A loop without branches over contiguous views, so LLVM vectorizes it. The
-    # proximal step w - clip(w, -t, t) is the soft threshold, and the identity when
-    # t is 0.
+    # A loop without branches over contiguous views, so LLVM vectorizes it; the
+    # soft threshold is the identity when the threshold is 0.
     for i in range(params.shape[0]):
         update = momentum * velocity[i] - lr * grad[i]
         velocity[i] = update
         if nesterov:
             update = momentum * update - lr * grad[i]
-        w = params[i] + update
-        params[i] = w - min(max(w, -threshold), threshold)
+        params[i] = soft_threshold(params[i] + update, threshold)
 
 
 @njit(**_JIT)
@@ -90,9 +88,7 @@ def _adam_block(
         first[i] = m
         second[i] = v
         step = lr / (np.sqrt(v) + epsilon)
-        w = params[i] - step * m
-        t = step * threshold
-        params[i] = w - min(max(w, -t), t)
+        params[i] = soft_threshold(params[i] - step * m, step * threshold)
 
 
 @njit(**_JIT)
