@@ -147,30 +147,32 @@ def adaptive_decrease(learning_rate):
 
 
 @njit(**_JIT)
-def constrain_weights(params, units, coef_offsets, max_norm, decay):
+def constrain_weights(params, units, coef_offsets, max_norm, decay, scratch):
     """After a step: cap each unit's incoming weight norm, then decay the weights.
 
     Column ``j`` of weight matrix ``l`` (all weights into unit ``j``) is rescaled to
     L2 norm at most ``max_norm`` (no cap when ``max_norm <= 0``), then every weight
     is multiplied by ``1 - decay``, ``decay`` being the learning rate times the
-    decoupled weight decay. Intercepts are left alone.
+    decoupled weight decay. Intercepts are left alone. ``scratch`` holds at least
+    ``max(units)`` entries and is overwritten, so no step allocates.
     """
     for layer in range(coef_offsets.shape[0] - 1):
         n_in = units[layer]
         n_out = units[layer + 1]
         W = params[coef_offsets[layer] : coef_offsets[layer + 1]].reshape((n_in, n_out))
         # Row by row, so memory is read in order and the inner loops vectorize.
-        scale = np.full(n_out, 1.0 - decay)
+        scale = scratch[:n_out]
         if max_norm > 0.0:
-            squares = np.zeros(n_out)
+            scale[:] = 0
             for i in range(n_in):
                 for j in range(n_out):
-                    squares[j] += W[i, j] * W[i, j]
+                    scale[j] += W[i, j] * W[i, j]
             for j in range(n_out):
-                norm = np.sqrt(squares[j])
-                if norm > max_norm:
-                    scale[j] *= max_norm / norm
-        factor = scale.astype(params.dtype)
+                norm = np.sqrt(scale[j])
+                factor = max_norm / norm if norm > max_norm else 1.0
+                scale[j] = factor * (1.0 - decay)
+        else:
+            scale[:] = 1.0 - decay
         for i in range(n_in):
             for j in range(n_out):
-                W[i, j] *= factor[j]
+                W[i, j] *= scale[j]

@@ -145,6 +145,19 @@ def _scale_add(g, scale, w, alpha):
 
 
 @njit(**_JIT)
+def _sparse_input(data, k, dropout, rate, key, index):
+    """Entry ``k`` of the CSR data, times its input-dropout factor when inputs drop.
+
+    The forward and the backward pass draw the same factor for the same entry.
+    """
+    v = data[k]
+    if dropout is not None:
+        if rate > 0.0:
+            v *= dropout_factor(key, index, rate)
+    return v
+
+
+@njit(**_JIT)
 def batch_objective_gradient(
     X,
     indptr,
@@ -210,10 +223,7 @@ def batch_objective_gradient(
             row = rows[r]
             for k in range(indptr[row], indptr[row + 1]):
                 j = indices[k]
-                v = data[k]
-                if dropout is not None:
-                    if input_rate > 0.0:
-                        v *= dropout_factor(input_key, r * n_in + j, input_rate)
+                v = _sparse_input(data, k, dropout, input_rate, input_key, r * n_in + j)
                 for h in range(n_hidden):
                     Z1[r, h] += v * W0[j, h]
     if X is not None:
@@ -290,10 +300,9 @@ def batch_objective_gradient(
                     row = rows[r]
                     for k in range(indptr[row], indptr[row + 1]):
                         j = indices[k]
-                        v = data[k]
-                        if dropout is not None:
-                            if input_rate > 0.0:
-                                v *= dropout_factor(input_key, r * n_in + j, input_rate)
+                        v = _sparse_input(
+                            data, k, dropout, input_rate, input_key, r * n_in + j
+                        )
                         for h in range(n_out):
                             G[j, h] += v * delta[r, h]
             if X is not None:
@@ -448,8 +457,10 @@ def run_epoch(
         if constraints is not None:
             max_norm, weight_decay = constraints
             rate = learning_rate if second is None else cfg.learning_rate_init
+            # The gradient is spent once the step is taken: its buffer is the
+            # scratch space of the constraints.
             constrain_weights(
-                params, units, coef_offsets, max_norm, rate * weight_decay
+                params, units, coef_offsets, max_norm, rate * weight_decay, grad
             )
     return accumulated, step
 

@@ -375,7 +375,10 @@ def test_constrain_weights_caps_columns_then_decays(max_norm, decay):
             norms = np.linalg.norm(coef, axis=0)
             coef *= np.minimum(1.0, max_norm / norms)
         coef *= 1 - decay
-    constrain_weights(params, layout.units, layout.coef_offsets, max_norm, decay)
+    scratch = np.full(max(layout.units), np.nan)  # overwritten, never read first
+    constrain_weights(
+        params, layout.units, layout.coef_offsets, max_norm, decay, scratch
+    )
     np.testing.assert_allclose(params, expected, rtol=1e-13)
     n_coefs = layout.coef_offsets[-1]
     np.testing.assert_array_equal(params[n_coefs:], expected[n_coefs:])
