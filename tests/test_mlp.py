@@ -1,6 +1,7 @@
 """Behaviour of the estimators: penalties, dropout, sklearn conventions, errors."""
 
 import pickle
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -439,6 +440,23 @@ def test_data_errors_are_sklearn_errors(data):
         RegularizedMLPClassifier(early_stopping=True).partial_fit(
             X, y, classes=np.unique(y)
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_does_not_copy_a_contiguous_float_X(dtype):
+    # The kernels read X in place and gather each shuffled batch into a work
+    # buffer: a fit's allocations stay far below the size of X.
+    X, y = make_classification(20_000, 50, n_informative=10, random_state=0)
+    X = X.astype(dtype)
+    clf = RegularizedMLPClassifier(hidden_layer_sizes=(16,), max_iter=2, tol=0.0)
+    clf.fit(X[:100], y[:100])  # the kernels are loaded before tracing starts
+    tracemalloc.start()
+    try:
+        clf.fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
