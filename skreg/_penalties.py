@@ -1,12 +1,14 @@
-"""Penalties on the weight matrices: value, smooth gradient and proximal step.
+"""Penalties on the weight matrices: their shares, value and proximal step.
 
 A penalty with strength ``alpha`` and mixing ``rho`` splits into a smooth part
 ``s(W) = alpha * (1 - rho) / 2 * ||W||^2``, which goes into the gradient, and a
 non-smooth part ``h(W) = alpha * rho * ||W||_1``, which is applied by its proximal
 operator right after the optimizer step, so weights become exactly zero. ``rho`` is
 0 for ``"l2"``, 1 for ``"l1"`` and ``l1_ratio`` for ``"elasticnet"``; ``None`` is no
-penalty at all. Every operation of a penalty lives in this file, next to the others;
-``PENALTIES`` maps the user's name to the integer code the kernels dispatch on.
+penalty at all. The kernels take the shares and the soft threshold from here: the
+gradient pass adds ``alpha * (1 - rho) * W``, the optimizers apply the proximal step
+``prox_1d`` defines. ``PENALTIES`` maps the user's name to the integer code the
+kernels dispatch on.
 """
 
 from numba import njit
@@ -78,16 +80,6 @@ def value_from_sums(squares, absolutes, alpha, code, l1_ratio):
 
 
 @njit(**_JIT)
-def add_smooth_gradient(G, W, alpha, code, l1_ratio):
-    """In place: ``G += grad s(W) = alpha * (1 - rho) * W``."""
-    scale = G.dtype.type(alpha * l2_share(code, l1_ratio))
-    if scale == 0.0:
-        return
-    for i in range(G.shape[0]):
-        G[i] += scale * W[i]
-
-
-@njit(**_JIT)
 def soft_threshold(w, threshold):
     """``sign(w) * max(|w| - threshold, 0)``: the proximal operator of ``|.|``.
 
@@ -100,22 +92,10 @@ def soft_threshold(w, threshold):
 
 @njit(**_JIT)
 def prox_1d(w, step_alpha, code, l1_ratio):
-    """Proximal step of ``step * h`` at one weight; ``step_alpha = step * alpha``."""
-    if code == L1:
-        return soft_threshold(w, step_alpha)
-    if code == ELASTICNET:
-        return soft_threshold(w, step_alpha * l1_ratio)
-    return w
+    """Proximal step of ``step * h`` at one weight; ``step_alpha = step * alpha``.
 
-
-@njit(**_JIT)
-def prox(W, step, alpha, code, l1_ratio):
-    """In place: ``W = prox_{step * h}(W)`` for one flattened weight matrix.
-
-    ``step`` holds one step size per weight (a per-coordinate optimizer such as Adam)
-    or a single one shared by all.
+    The soft threshold at ``step_alpha * rho``, the identity for a smooth penalty
+    (``rho = 0``). The optimizers apply exactly this step, with ``alpha * rho``
+    computed once per weight matrix.
     """
-    shared = step.shape[0] == 1
-    for i in range(W.shape[0]):
-        eta = step[0] if shared else step[i]
-        W[i] = prox_1d(W[i], eta * alpha, code, l1_ratio)
+    return soft_threshold(w, step_alpha * l1_share(code, l1_ratio))

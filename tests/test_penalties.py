@@ -1,7 +1,7 @@
-"""Tests of skreg._penalties: value, smooth gradient and proximal step.
+"""Tests of skreg._penalties: value and proximal step.
 
 Every test that can be written for any penalty is parametrized over ``PENALTIES``
-plus ``None``, so a new penalty gets its value, gradient, prox-optimality and
+plus ``None``, so a new penalty gets its value, prox-optimality and
 non-expansiveness tests by adding its NumPy reference to ``REFERENCE`` below.
 """
 
@@ -10,15 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose
 
 from skreg._penalties import (
     NONE,
     PENALTIES,
-    add_smooth_gradient,
     is_smooth,
+    l2_share,
     penalty_code,
-    prox,
     prox_1d,
     soft_threshold,
     value,
@@ -135,11 +134,9 @@ def test_prox_of_a_smooth_penalty_is_the_identity(name, w, step_alpha, rho):
 
 
 def _nonsmooth_value(x, alpha, code, rho):
-    """h(x) = value(x) - s(x), with s(x) = x * grad s(x) / 2 (s is quadratic)."""
-    W = np.array([x])
-    G = np.zeros(1)
-    add_smooth_gradient(G, W, alpha, code, rho)
-    return value(W, alpha, code, rho) - 0.5 * x * G[0]
+    """h(x) = value(x) - s(x), with s(x) = alpha * (1 - rho) / 2 * x**2."""
+    smooth = 0.5 * alpha * l2_share(code, rho) * x * x
+    return value(np.array([x]), alpha, code, rho) - smooth
 
 
 @HYPOTHESIS
@@ -147,7 +144,7 @@ def _nonsmooth_value(x, alpha, code, rho):
 @pytest.mark.parametrize("name", NAMES)
 def test_prox_1d_minimises_the_proximal_objective(name, w, step, alpha, rho):
     # prox_{step h}(w) = argmin_x 0.5 * (x - w)^2 + step * h(x), with h the
-    # non-smooth part of the penalty as `value` and `add_smooth_gradient` define it.
+    # non-smooth part of the penalty as `value` and `l2_share` define it.
     code = penalty_code(name)
 
     def objective(x):
@@ -172,41 +169,6 @@ def test_prox_1d_is_non_expansive(name, a, b, step_alpha, rho):
     assert distance <= abs(a - b) + rounding
 
 
-# -------------------------------------------------------------------- prox
-
-
-@HYPOTHESIS
-@given(W=weights, t=thresholds, alpha=floats(0, 2), rho=ratios)
-@pytest.mark.parametrize("name", NAMES)
-def test_prox_with_a_shared_step(name, W, t, alpha, rho):
-    result = W.copy()
-    prox(result, np.array([t]), alpha, penalty_code(name), rho)
-    assert_allclose(result, _numpy_prox(W, t * alpha, name, rho), rtol=1e-15)
-
-
-@HYPOTHESIS
-@given(
-    W=weights,
-    data=st.data(),
-    alpha=floats(0, 2),
-    rho=ratios,
-)
-@pytest.mark.parametrize("name", NAMES)
-def test_prox_with_one_step_per_coordinate(name, W, data, alpha, rho):
-    steps = data.draw(arrays(np.float64, W.shape, elements=floats(0, 10)))
-    result = W.copy()
-    prox(result, steps, alpha, penalty_code(name), rho)
-    assert_allclose(result, _numpy_prox(W, steps * alpha, name, rho), rtol=1e-15)
-
-
-@pytest.mark.parametrize("name", ["l1", "elasticnet"])
-def test_prox_makes_small_weights_exactly_zero(name):
-    W = np.array([-3.0, -0.5, -0.1, 0.0, 0.2, 0.4, 2.0])
-    prox(W, np.array([1.0]), 1.0, PENALTIES[name], 0.5)
-    t = 1.0 if name == "l1" else 0.5
-    assert_array_equal(W == 0.0, np.abs([-3.0, -0.5, -0.1, 0.0, 0.2, 0.4, 2.0]) <= t)
-
-
 # ------------------------------------------------------- value and gradient
 
 
@@ -216,39 +178,6 @@ def test_prox_makes_small_weights_exactly_zero(name):
 def test_value(name, W, alpha, rho):
     result = value(W, alpha, penalty_code(name), rho)
     assert_allclose(result, _numpy_value(W, alpha, name, rho), rtol=1e-12)
-
-
-@HYPOTHESIS
-@given(W=weights, alpha=floats(0, 10), rho=ratios, data=st.data())
-@pytest.mark.parametrize("name", NAMES)
-def test_add_smooth_gradient(name, W, alpha, rho, data):
-    G = data.draw(arrays(np.float64, W.shape, elements=finite))
-    result = G.copy()
-    add_smooth_gradient(result, W, alpha, penalty_code(name), rho)
-    smooth, _ = REFERENCE[name](rho)
-    assert_allclose(result, G + alpha * smooth * W, rtol=1e-12, atol=1e-9)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_smooth_gradient_matches_finite_differences_of_the_smooth_value(name):
-    # s(W) = value(W) - h(W), h being the L1 part; differentiate it numerically.
-    rng = np.random.RandomState(0)
-    W = rng.normal(size=6)
-    alpha, rho = 0.7, 0.3
-    code = penalty_code(name)
-    _, l1 = REFERENCE[name](rho)
-
-    def smooth_value(W):
-        return value(W, alpha, code, rho) - alpha * l1 * np.abs(W).sum()
-
-    G = np.zeros_like(W)
-    add_smooth_gradient(G, W, alpha, code, rho)
-    h = 1e-6
-    fd = [
-        (smooth_value(W + h * e) - smooth_value(W - h * e)) / (2 * h)
-        for e in np.eye(W.shape[0])
-    ]
-    assert_allclose(G, fd, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("name", NAMES)
