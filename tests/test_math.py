@@ -287,27 +287,19 @@ def _layouts(Z):
     return [Z.copy(), np.asfortranarray(Z), strided]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", list(ACTIVATIONS))
-def test_bias_activation_does_not_depend_on_layout(dtype, name):
-    rng = np.random.default_rng(3)
-    Z = rng.normal(scale=3, size=(9, 7)).astype(dtype)
-    intercept = rng.normal(size=7).astype(dtype)
-    results = _layouts(Z)
-    for block in results:
-        bias_activation(block, intercept, ACTIVATIONS[name])
-    for block in results[1:]:
-        assert_array_equal(block, results[0])
+KERNEL_CASES = [(bias_activation, code, 7, 3) for code in ACTIVATIONS.values()] + [
+    (bias_output_activation, code, 3, 4) for code in LOSSES.values()
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("loss", list(LOSSES))
-def test_bias_output_activation_does_not_depend_on_layout(dtype, loss):
-    rng = np.random.default_rng(4)
-    Z = rng.normal(scale=3, size=(9, 3)).astype(dtype)
-    intercept = rng.normal(size=3).astype(dtype)
+@pytest.mark.parametrize("kernel, code, width, seed", KERNEL_CASES)
+def test_kernels_do_not_depend_on_layout(dtype, kernel, code, width, seed):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(scale=3, size=(9, width)).astype(dtype)
+    intercept = rng.normal(size=width).astype(dtype)
     results = _layouts(Z)
     for block in results:
-        bias_output_activation(block, intercept, LOSSES[loss])
+        kernel(block, intercept, code)
     for block in results[1:]:
         assert_array_equal(block, results[0])
