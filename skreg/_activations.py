@@ -31,31 +31,32 @@ INIT_FACTORS = {"identity": 6.0, "logistic": 2.0, "tanh": 6.0, "relu": 6.0}
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
+def smooth_marker(code):
+    """The ``smooth`` argument of ``bias_activation`` for the activation ``code``."""
+    return True if code in (LOGISTIC, TANH) else None
+
+
 @njit(**_JIT)
-def bias_activation(Z, intercept, code):
-    """In place: ``Z = f(Z + intercept)`` for the activation ``code``."""
-    # One loop per activation, in the dtype of Z, so the inner loops vectorize: skreg's
-    # exp and tanh are branch-free and inlined, where np.exp and np.tanh are calls.
+def bias_activation(Z, intercept, code, smooth):
+    """In place: ``Z = f(Z + intercept)`` for the activation ``code``.
+
+    ``smooth`` is None for the piecewise-linear activations (identity and relu) and
+    True for any (``smooth_marker(code)``). Numba prunes the branch on ``smooth`` when
+    it compiles, so a network without logistic or tanh units never compiles
+    ``exp`` and ``tanh``: they are a fifth of a cold fit's compile time.
+    """
+    if smooth is not None:
+        if code == LOGISTIC or code == TANH:
+            _bias_smooth(Z, intercept, code)
+            return
+    _bias_piecewise(Z, intercept, code)
+
+
+@njit(**_JIT)
+def _bias_piecewise(Z, intercept, code):
     n, m = Z.shape
-    one = Z.dtype.type(1)
     zero = Z.dtype.type(0)
-    if code == LOGISTIC or code == TANH:
-        for i in range(n):
-            for j in range(m):
-                Z[i, j] += intercept[j]
-        # Over the whole block when it is contiguous: the rows of a narrow layer are
-        # too short for the vectorized loop.
-        rows = as_one_row(Z)
-        n_rows, length = rows.shape
-        if code == LOGISTIC:
-            for i in range(n_rows):
-                for j in range(length):
-                    rows[i, j] = one / (one + exp(-rows[i, j]))
-        else:
-            for i in range(n_rows):
-                for j in range(length):
-                    rows[i, j] = tanh(rows[i, j])
-    elif code == RELU:
+    if code == RELU:
         for i in range(n):
             for j in range(m):
                 Z[i, j] = max(Z[i, j] + intercept[j], zero)
@@ -63,6 +64,29 @@ def bias_activation(Z, intercept, code):
         for i in range(n):
             for j in range(m):
                 Z[i, j] += intercept[j]
+
+
+@njit(**_JIT)
+def _bias_smooth(Z, intercept, code):
+    # One loop per activation, in the dtype of Z, so the inner loops vectorize: skreg's
+    # exp and tanh are branch-free and inlined, where np.exp and np.tanh are calls.
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(n):
+        for j in range(m):
+            Z[i, j] += intercept[j]
+    # Over the whole block when it is contiguous: the rows of a narrow layer are too
+    # short for the vectorized loop.
+    rows = as_one_row(Z)
+    n_rows, length = rows.shape
+    if code == LOGISTIC:
+        for i in range(n_rows):
+            for j in range(length):
+                rows[i, j] = one / (one + exp(-rows[i, j]))
+    else:
+        for i in range(n_rows):
+            for j in range(length):
+                rows[i, j] = tanh(rows[i, j])
 
 
 @njit(**_JIT)

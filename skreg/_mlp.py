@@ -41,7 +41,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation
+from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
 from ._penalties import PENALTIES, is_smooth, penalty_code
@@ -368,6 +368,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
     def _config(self, dtype, seed):
         return TrainConfig(
             activation=ACTIVATIONS[self.activation],
+            smooth=smooth_marker(ACTIVATIONS[self.activation]),
             loss=LOSSES[self._loss_name()],
             penalty=penalty_code(self.penalty),
             l1_ratio=float(self.l1_ratio),
@@ -777,6 +778,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X, coefs, intercepts):
         """Output-layer activations for ``X``, computed in chunks of rows."""
         activation = ACTIVATIONS[self.activation]
+        smooth = smooth_marker(activation)
         loss = LOSSES[self._loss_name()]
         dtype = coefs[0].dtype
         n_samples = X.shape[0]
@@ -796,7 +798,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 else:
                     np.dot(A, W, out=Z)
                 if layer < last:
-                    bias_activation(Z, b, activation)
+                    bias_activation(Z, b, activation, smooth)
                 else:
                     bias_output_activation(Z, b, loss)
                 A = Z

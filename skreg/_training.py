@@ -32,6 +32,7 @@ TrainConfig = namedtuple(
     "TrainConfig",
     [
         "activation",  # int code, see _activations.ACTIVATIONS
+        "smooth",  # _activations.smooth_marker(activation): None or True
         "loss",  # int code, see _losses.LOSSES
         "penalty",  # int code, see _penalties.PENALTIES
         "l1_ratio",
@@ -261,7 +262,7 @@ def batch_objective_gradient(
             np.dot(A, W, Z)
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer + 1 < n_layers - 1:
-            bias_activation(Z, b, cfg.activation)
+            bias_activation(Z, b, cfg.activation, cfg.smooth)
             rate = 0.0 if dropout is None else dropout[layer]
             if dropout is not None and rate > 0.0:
                 # Keep f'(z) times the dropout factor, so the backward pass needs

@@ -21,11 +21,17 @@ from skreg._activations import (
     bias_activation,
     dropout_derivative,
     multiply_derivative,
+    smooth_marker,
 )
 from skreg._random import dropout_scale
 
 NAMES = list(ACTIVATIONS)
 HYPOTHESIS = settings(max_examples=30, deadline=None)
+
+
+def activate(Z, intercept, name):
+    code = ACTIVATIONS[name]
+    bias_activation(Z, intercept, code, smooth_marker(code))
 
 
 def floats(low, high):
@@ -78,7 +84,7 @@ def test_init_factor_is_sklearns(name):
 def test_bias_activation_matches_numpy(name, block):
     Z, intercept = block
     result = Z.copy()
-    bias_activation(result, intercept, ACTIVATIONS[name])
+    activate(result, intercept, name)
     assert_allclose(result, NUMPY_ACTIVATIONS[name](Z + intercept), rtol=1e-14)
 
 
@@ -90,7 +96,7 @@ def test_bias_activation_matches_sklearn(name, block):
     expected = Z + intercept
     SK_ACTIVATIONS[name](expected)
     result = Z.copy()
-    bias_activation(result, intercept, ACTIVATIONS[name])
+    activate(result, intercept, name)
     assert_allclose(result, expected, rtol=1e-14)
 
 
@@ -100,17 +106,32 @@ def test_bias_activation_in_float32(name):
     Z = rng.normal(scale=3, size=(20, 7)).astype(np.float32)
     intercept = rng.normal(size=7).astype(np.float32)
     result = Z.copy()
-    bias_activation(result, intercept, ACTIVATIONS[name])
+    activate(result, intercept, name)
     assert result.dtype == np.float32
     expected = NUMPY_ACTIVATIONS[name](Z.astype(np.float64) + intercept)
     assert_allclose(result, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["identity", "relu"])
+def test_piecewise_activations_agree_on_both_compiled_paths(name):
+    # smooth=None compiles the piecewise-linear branch alone; True compiles every
+    # activation. A piecewise-linear code gives the same result on both.
+    assert smooth_marker(ACTIVATIONS[name]) is None
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(9, 5))
+    intercept = rng.normal(size=5)
+    pruned, full = Z.copy(), Z.copy()
+    bias_activation(pruned, intercept, ACTIVATIONS[name], None)
+    bias_activation(full, intercept, ACTIVATIONS[name], True)
+    assert_array_equal(pruned, full)
+    assert_array_equal(pruned, NUMPY_ACTIVATIONS[name](Z + intercept))
 
 
 def test_logistic_saturates_without_overflow():
     Z = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]])
     with np.errstate(all="raise"):
         expected = expit(Z)
-    bias_activation(Z, np.zeros(5), ACTIVATIONS["logistic"])
+    activate(Z, np.zeros(5), "logistic")
     assert_allclose(Z, expected, rtol=1e-15)
     assert np.all(np.isfinite(Z))
 
@@ -122,7 +143,7 @@ def test_multiply_derivative_matches_sklearn(name, block, data):
     # Both take A = f(z), the forward output, and scale delta in place.
     Z, intercept = block
     A = Z.copy()
-    bias_activation(A, intercept, ACTIVATIONS[name])
+    activate(A, intercept, name)
     delta = data.draw(arrays(np.float64, Z.shape, elements=values))
     expected = delta.copy()
     SK_DERIVATIVES[name](A, expected)
@@ -140,7 +161,7 @@ def test_multiply_derivative_matches_sklearn(name, block, data):
 def test_multiply_derivative_is_delta_times_derivative(name, block, data):
     Z, intercept = block
     A = Z.copy()
-    bias_activation(A, intercept, ACTIVATIONS[name])
+    activate(A, intercept, name)
     delta = data.draw(arrays(np.float64, Z.shape, elements=values))
     result = delta.copy()
     multiply_derivative(A, result, ACTIVATIONS[name], np.empty(Z.shape[1]))
@@ -158,7 +179,7 @@ def test_derivative_matches_finite_differences(name):
     plus, minus, A = z + h, z - h, z.copy()
     zeros = np.zeros(z.shape[1])
     for block in (plus, minus, A):
-        bias_activation(block, zeros, ACTIVATIONS[name])
+        activate(block, zeros, name)
     fd = (plus - minus) / (2 * h)
     result = np.ones_like(z)
     multiply_derivative(A, result, ACTIVATIONS[name], np.empty(z.shape[1]))
@@ -174,7 +195,7 @@ def test_dropout_derivative_is_factor_times_derivative(name, block, rate, seed):
     # references.
     Z, intercept = block
     A = Z.copy()
-    bias_activation(A, intercept, ACTIVATIONS[name])
+    activate(A, intercept, name)
     slope = np.ones_like(A)
     multiply_derivative(A, slope, ACTIVATIONS[name], np.empty(A.shape[1]))
     # The factors it draws are dropout_scale's.

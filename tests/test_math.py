@@ -14,7 +14,7 @@ from numba import from_dtype, njit
 from numba.core.errors import TypingError
 from numpy.testing import assert_array_equal
 
-from skreg._activations import ACTIVATIONS, bias_activation
+from skreg._activations import ACTIVATIONS, bias_activation, smooth_marker
 from skreg._losses import LOSSES, bias_output_activation
 from skreg._math import as_one_row, exp, tanh
 
@@ -287,7 +287,11 @@ def _layouts(Z):
     return [Z.copy(), np.asfortranarray(Z), strided]
 
 
-KERNEL_CASES = [(bias_activation, code, 7, 3) for code in ACTIVATIONS.values()] + [
+def _hidden(Z, intercept, code):
+    bias_activation(Z, intercept, code, smooth_marker(code))
+
+
+KERNEL_CASES = [(_hidden, code, 7, 3) for code in ACTIVATIONS.values()] + [
     (bias_output_activation, code, 3, 4) for code in LOSSES.values()
 ]
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
 
-from skreg._activations import ACTIVATIONS
+from skreg._activations import ACTIVATIONS, smooth_marker
 from skreg._losses import LOSSES
 from skreg._optimizers import OPTIMIZERS
 from skreg._penalties import PENALTIES, penalty_code
@@ -150,6 +150,7 @@ class Network:
         self.activation, self.loss, self.penalty = activation, loss, penalty
         self.cfg = TrainConfig(
             activation=ACTIVATIONS[activation],
+            smooth=smooth_marker(ACTIVATIONS[activation]),
             loss=LOSSES[loss],
             penalty=penalty_code(penalty),
             l1_ratio=L1_RATIO,
