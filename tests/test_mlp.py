@@ -506,6 +506,43 @@ def test_lean_prediction_path_equals_validated_path(data, dtype):
     )
 
 
+def _numpy_forward(model, X):
+    hidden = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}[model.activation]
+    A = X
+    for layer, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        A = A @ W + b
+        if layer < len(model.coefs_) - 1:
+            A = hidden(A)
+    return A
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chunked_prediction_matches_a_numpy_forward_pass(activation, dtype):
+    # Several chunks, the last one partial, through layers of unequal widths that
+    # share the two alternating buffers; C-ordered input takes the compiled path,
+    # Fortran-ordered input the interpreted one.
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=1)
+    clf = RegularizedMLPClassifier(
+        hidden_layer_sizes=(7, 30, 5),
+        activation=activation,
+        max_iter=5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X.astype(dtype), y)
+    many = np.random.default_rng(0).normal(size=(1300, 6)).astype(dtype)
+    logits = _numpy_forward(clf, many.astype(np.float64))
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    for X_pred in (many, np.asfortranarray(many)):
+        proba = clf.predict_proba(X_pred)
+        assert proba.dtype == dtype
+        np.testing.assert_allclose(proba, expected, rtol=rtol, atol=rtol * 1e-2)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_lean_prediction_path_raises_sklearn_errors(data, bad):
     X, y = data
@@ -514,6 +551,12 @@ def test_lean_prediction_path_raises_sklearn_errors(data, bad):
     row[0, 3] = bad
     with pytest.raises(ValueError, match="NaN|infinity"):
         clf.predict_proba(row)
+    # Values are checked chunk by chunk: a bad value in the last chunk of many
+    # still raises, after good chunks were predicted.
+    many = np.resize(X, (5000, X.shape[1]))
+    many[4999, 0] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.predict_proba(many)
     with pytest.raises(ValueError, match="features"):
         clf.predict_proba(X[:1, :-1])
     with pytest.raises(ValueError, match="minimum of 1 is required"):
