@@ -71,6 +71,13 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _PREDICT_CHUNK = 512
 _INTERPRETED_CHUNK = 2048
 _EMPTY_INT = np.zeros(0, dtype=np.int64)
+# The hidden activations in NumPy, for the constants prune() folds away.
+_NUMPY_ACTIVATIONS = {
+    "identity": lambda z: z,
+    "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0),
+}
 
 
 def _as_float_sequence(value, length, name, low, high, high_closed):
@@ -743,7 +750,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         loss_sum = loss_and_delta(
             output, Y, sample_weight, rows, empty, cfg.loss, cfg.eps
         )
-        penalty = total_penalty(params, layout.coef_offsets, alphas, cfg)
+        penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
         return float(loss_sum / sample_weight.sum() + penalty)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -862,6 +869,79 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         return self._forward(X, self.coefs_, self.intercepts_)
 
     # ------------------------------------------------------------ regularization
+
+    def prune(self):
+        """Remove the hidden units that cannot change a prediction.
+
+        A hidden unit whose outgoing weights (its row of the next weight matrix)
+        are all zero contributes nothing; one whose incoming weights (its column
+        of its own weight matrix) are all zero outputs the constant
+        ``activation(intercept)``, which is folded into the next layer's
+        intercepts. Both are removed, repeatedly, until no such unit is left;
+        a layer keeps at least one unit. Group penalties switch units off this
+        way. Predictions are unchanged up to rounding; input features are never
+        removed, so ``n_features_in_`` stays.
+
+        ``hidden_layer_sizes`` is set to the pruned sizes and the optimizer's
+        state is cut to match, so ``warm_start`` and ``partial_fit`` continue
+        training the pruned network.
+
+        Returns
+        -------
+        self : object
+            The pruned estimator.
+        """
+        check_is_fitted(self)
+        coefs = [c.copy() for c in self.coefs_]
+        intercepts = [b.copy() for b in self.intercepts_]
+        # Which entries of the flat parameter buffer survive, to cut the
+        # optimizer's state the same way.
+        kept_rows = [np.arange(c.shape[0]) for c in coefs]
+        kept_cols = [np.arange(c.shape[1]) for c in coefs]
+        activation = _NUMPY_ACTIVATIONS[self.activation]
+        changed = True
+        while changed:
+            changed = False
+            for layer in range(len(coefs) - 1):
+                W_in, W_out = coefs[layer], coefs[layer + 1]
+                silent = ~W_out.any(axis=1)
+                constant = ~W_in.any(axis=0) & ~silent
+                if constant.any():
+                    outputs = activation(intercepts[layer][constant])
+                    intercepts[layer + 1] += outputs @ W_out[constant]
+                keep = ~(silent | constant)
+                if not keep.any():
+                    # The layer's output no longer matters: keep one unit, cut off.
+                    keep[0] = True
+                    W_in[:, 0] = 0
+                    W_out[0] = 0
+                    intercepts[layer][0] = 0
+                if keep.all():
+                    continue
+                changed = True
+                coefs[layer] = W_in[:, keep]
+                intercepts[layer] = intercepts[layer][keep]
+                coefs[layer + 1] = W_out[keep]
+                kept_cols[layer] = kept_cols[layer][keep]
+                kept_rows[layer + 1] = kept_rows[layer + 1][keep]
+
+        state = getattr(self, "_optimizer_state", None)
+        if state is not None:
+            old = Layout(self._layer_units())
+            mask = np.zeros(old.n_params, dtype=bool)
+            for layer, (rows, cols) in enumerate(zip(kept_rows, kept_cols)):
+                n_out = old.units[layer + 1]
+                start = old.coef_offsets[layer]
+                mask[start + (rows[:, None] * n_out + cols).ravel()] = True
+                mask[old.intercept_offsets[layer] + cols] = True
+            state = {
+                k: v[mask] if isinstance(v, np.ndarray) else v for k, v in state.items()
+            }
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self._optimizer_state = state
+        self.hidden_layer_sizes = tuple(int(c.shape[1]) for c in coefs[:-1])
+        return self
 
     @property
     def feature_importances_(self):
@@ -983,16 +1063,27 @@ _PARAMETERS_DOC = """
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.
 
-    penalty : {{'l2', 'l1', 'elasticnet'}} or None, default='l2'
+    penalty : {{'l2', 'l1', 'elasticnet', 'group_lasso', \
+            'sparse_group_lasso'}} or None, default='l2'
         The penalty on the weight matrices (never on the intercepts): half the
-        squared L2 norm, the L1 norm, or their mix. The L1 part is applied by
-        its proximal operator after each optimizer step, so weights become
-        exactly zero.
+        squared L2 norm, the L1 norm, or their mix; or a group penalty, whose
+        groups are the rows of ``coefs_[i]`` (all outgoing weights of one input
+        feature or hidden unit): ``sqrt(n_out) * sum_i ||W[i, :]||_2``, alone or
+        mixed with the L1 norm. The non-smooth parts are applied by their
+        proximal operators after each optimizer step, so weights, and with the
+        group penalties whole rows, become exactly zero: a zero row switches a
+        feature or unit off (see :meth:`prune` and ``feature_importances_``).
+        Under 'adam', the proximal steps use each weight's own step size; a
+        row's shrinkage is then the proximal operator of its norm in the metric
+        of those steps.
 
     l1_ratio : float, default=0.15
-        The elastic net mixing parameter ``rho``, with ``0 <= rho <= 1``: the
-        penalty is ``alpha * (rho * ||W||_1 + (1 - rho) / 2 * ||W||^2)``. Only
-        used if ``penalty='elasticnet'``.
+        The mixing parameter ``rho``, with ``0 <= rho <= 1``. For
+        'elasticnet' the penalty is
+        ``alpha * (rho * ||W||_1 + (1 - rho) / 2 * ||W||^2)``; for
+        'sparse_group_lasso' it is
+        ``alpha * (rho * ||W||_1 + (1 - rho) * sqrt(n_out) * sum_i ||W[i, :]||_2)``.
+        Used only by those two penalties.
 
     dropout : float or array-like of shape (n_layers - 2,), default=0.0
         Probability of dropping each hidden unit during training (inverted

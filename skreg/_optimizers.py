@@ -9,12 +9,25 @@ weight-matrix entries, the proximal step of the penalty's non-smooth part with t
 step size the optimizer applied to that coordinate: the learning rate for SGD (with
 or without momentum), and ``lr_t / (sqrt(v) + epsilon)`` for Adam, ``lr_t`` being
 Adam's bias-corrected rate.
+
+The group penalties then shrink each row of each weight matrix. Under SGD every
+coordinate took the same step, and the row's shrinkage is the closed form. Under
+Adam the coordinates of a row took different steps: the row gets the proximal
+operator of its norm in the metric of those steps (``scaled_group_shrink``), the
+exact counterpart of the per-coordinate soft threshold. A row of one weight gets
+the soft threshold, and equal steps give the closed form.
 """
 
 import numpy as np
 from numba import njit
 
-from ._penalties import l1_share, soft_threshold
+from ._penalties import (
+    group_share,
+    group_shrink,
+    l1_share,
+    scaled_group_shrink,
+    soft_threshold,
+)
 
 SGD = 0
 ADAM = 1
@@ -51,16 +64,21 @@ def sgd_step(
     lr,
     momentum,
     nesterov,
+    units,
     coef_offsets,
     alphas,
     penalty,
     l1_ratio,
 ):
-    """One SGD step with (Nesterov) momentum, then the proximal step on the weights."""
+    """One SGD step with (Nesterov) momentum, then the proximal step on the weights.
+
+    ``units`` are the layer sizes, which give each weight matrix its rows.
+    """
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
     cast = params.dtype.type
     share = l1_share(penalty, l1_ratio)
+    groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
         start, stop = _block_bounds(params, coef_offsets, block)
         weights = block + 1 < coef_offsets.shape[0]
@@ -74,6 +92,12 @@ def sgd_step(
             nesterov,
             cast(threshold),
         )
+        if weights and groups > 0.0:
+            n_in, n_out = units[block], units[block + 1]
+            W = params[start:stop].reshape((n_in, n_out))
+            row_threshold = lr * alphas[block] * groups * np.sqrt(n_out)
+            for i in range(n_in):
+                group_shrink(W[i], row_threshold)
 
 
 @njit(**_JIT)
@@ -102,6 +126,7 @@ def adam_step(
     beta_1,
     beta_2,
     epsilon,
+    units,
     coef_offsets,
     alphas,
     penalty,
@@ -109,11 +134,13 @@ def adam_step(
 ):
     """Adam step number ``t`` (from 1), then the proximal step on the weights.
 
-    Returns ``lr_t``, the bias-corrected learning rate of this step.
+    Returns ``lr_t``, the bias-corrected learning rate of this step. ``units`` are
+    the layer sizes. ``grad`` is spent by the step and serves as scratch space.
     """
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
     share = l1_share(penalty, l1_ratio)
+    groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
         start, stop = _block_bounds(params, coef_offsets, block)
         weights = block + 1 < coef_offsets.shape[0]
@@ -131,6 +158,19 @@ def adam_step(
             cast(epsilon),
             cast(threshold),
         )
+        if not weights or groups == 0.0:
+            continue
+        n_in, n_out = units[block], units[block + 1]
+        row_threshold = alphas[block] * groups * np.sqrt(n_out)
+        if row_threshold > 0.0:
+            W = params[start:stop].reshape((n_in, n_out))
+            V = second[start:stop].reshape((n_in, n_out))
+            T = grad[start:stop].reshape((n_in, n_out))
+            for i in range(n_in):
+                # Each coordinate's threshold is its Adam step times the row's.
+                for j in range(n_out):
+                    T[i, j] = lr / (np.sqrt(float(V[i, j])) + epsilon) * row_threshold
+                scaled_group_shrink(W[i], T[i])
     return lr
 
 

@@ -1,27 +1,50 @@
-"""Penalties on the weight matrices: their shares, value and proximal step.
+"""Penalties on the weight matrices: their shares, value and proximal steps.
 
-A penalty with strength ``alpha`` and mixing ``rho`` splits into a smooth part
-``s(W) = alpha * (1 - rho) / 2 * ||W||^2``, which goes into the gradient, and a
-non-smooth part ``h(W) = alpha * rho * ||W||_1``, which is applied by its proximal
-operator right after the optimizer step, so weights become exactly zero. ``rho`` is
-0 for ``"l2"``, 1 for ``"l1"`` and ``l1_ratio`` for ``"elasticnet"``; ``None`` is no
-penalty at all. The kernels take the shares and the soft threshold from here: the
-gradient pass adds ``alpha * (1 - rho) * W``, the optimizers apply the proximal step
-``prox_1d`` defines. ``PENALTIES`` maps the user's name to the integer code the
+A penalty of strength ``alpha`` on a weight matrix ``W`` of shape ``(n_in, n_out)``
+has three shares:
+
+- a smooth part ``alpha * l2_share / 2 * ||W||^2``, which goes into the gradient;
+- an L1 part ``alpha * l1_share * ||W||_1``;
+- a group part ``alpha * group_share * sqrt(n_out) * sum_i ||W[i, :]||_2``, whose
+  groups are the rows of ``W``: all outgoing weights of one input feature or hidden
+  unit.
+
+The two non-smooth parts are applied by their proximal operators right after the
+optimizer step, so weights, and whole rows, become exactly zero: first the soft
+threshold on each weight (``prox_1d``), then the shrinkage of each row
+(``group_shrink``). That composition is the proximal operator of their sum.
+
+=====================  ===============  ==============  ==================
+penalty                ``l2_share``     ``l1_share``    ``group_share``
+=====================  ===============  ==============  ==================
+``"l2"``               1                0               0
+``"l1"``               0                1               0
+``"elasticnet"``       1 - rho          rho             0
+``"group_lasso"``      0                0               1
+``"sparse_group_lasso"``  0             rho             1 - rho
+``None``               0                0               0
+=====================  ===============  ==============  ==================
+
+``rho`` is ``l1_ratio``. ``PENALTIES`` maps the user's name to the integer code the
 kernels dispatch on.
 """
 
+import numpy as np
 from numba import njit
 
 NONE = 0
 L2 = 1
 L1 = 2
 ELASTICNET = 3
+GROUP_LASSO = 4
+SPARSE_GROUP_LASSO = 5
 
 PENALTIES = {
     "l2": L2,
     "l1": L1,
     "elasticnet": ELASTICNET,
+    "group_lasso": GROUP_LASSO,
+    "sparse_group_lasso": SPARSE_GROUP_LASSO,
 }
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -37,13 +60,28 @@ def is_smooth(penalty, l1_ratio):
     return penalty in (None, "l2") or (penalty == "elasticnet" and l1_ratio == 0)
 
 
+def has_groups(penalty):
+    """Whether the penalty switches off whole rows of the weight matrices."""
+    return penalty in ("group_lasso", "sparse_group_lasso")
+
+
 @njit(**_JIT)
 def l1_share(code, l1_ratio):
-    """The share ``rho`` of ``alpha`` that goes to the L1 norm."""
+    """The share of ``alpha`` that goes to the L1 norm."""
     if code == L1:
         return 1.0
-    if code == ELASTICNET:
+    if code == ELASTICNET or code == SPARSE_GROUP_LASSO:
         return l1_ratio
+    return 0.0
+
+
+@njit(**_JIT)
+def group_share(code, l1_ratio):
+    """The share of ``alpha`` that goes to the sum of the rows' L2 norms."""
+    if code == GROUP_LASSO:
+        return 1.0
+    if code == SPARSE_GROUP_LASSO:
+        return 1.0 - l1_ratio
     return 0.0
 
 
@@ -57,25 +95,37 @@ def l2_share(code, l1_ratio):
     return 0.0
 
 
-# Reassociation lets LLVM vectorize the two sums; it changes them in their last bits
-# only.
+# Reassociation lets LLVM vectorize the sums; it changes them in their last bits only.
 @njit(fastmath={"reassoc"}, **_JIT)
 def value(W, alpha, code, l1_ratio):
-    """Penalty value ``s(W) + h(W)`` of one flattened weight matrix."""
+    """Penalty value of one weight matrix ``W`` of shape ``(n_in, n_out)``."""
     squares = 0.0
     absolutes = 0.0
     for i in range(W.shape[0]):
-        w = float(W[i])
-        squares += w * w
-        absolutes += abs(w)
-    return value_from_sums(squares, absolutes, alpha, code, l1_ratio)
+        for j in range(W.shape[1]):
+            w = float(W[i, j])
+            squares += w * w
+            absolutes += abs(w)
+    groups = group_norms(W) if group_share(code, l1_ratio) > 0.0 else 0.0
+    return value_from_sums(squares, absolutes, groups, alpha, code, l1_ratio)
 
 
 @njit(**_JIT)
-def value_from_sums(squares, absolutes, alpha, code, l1_ratio):
-    """Penalty value from ``sum(w**2)`` and ``sum(|w|)`` of a weight matrix."""
+def group_norms(W):
+    """``sqrt(n_out) * sum_i ||W[i, :]||_2``: the group part's norm of ``W``."""
+    total = 0.0
+    for i in range(W.shape[0]):
+        total += _norm(W[i])
+    return np.sqrt(W.shape[1]) * total
+
+
+@njit(**_JIT)
+def value_from_sums(squares, absolutes, groups, alpha, code, l1_ratio):
+    """Penalty value from ``sum(w**2)``, ``sum(|w|)`` and ``group_norms(W)``."""
     return alpha * (
-        0.5 * l2_share(code, l1_ratio) * squares + l1_share(code, l1_ratio) * absolutes
+        0.5 * l2_share(code, l1_ratio) * squares
+        + l1_share(code, l1_ratio) * absolutes
+        + group_share(code, l1_ratio) * groups
     )
 
 
@@ -92,10 +142,108 @@ def soft_threshold(w, threshold):
 
 @njit(**_JIT)
 def prox_1d(w, step_alpha, code, l1_ratio):
-    """Proximal step of ``step * h`` at one weight; ``step_alpha = step * alpha``.
+    """Proximal step of the L1 part of ``step * h`` at one weight.
 
-    The soft threshold at ``step_alpha * rho``, the identity for a smooth penalty
-    (``rho = 0``). The optimizers apply exactly this step, with ``alpha * rho``
-    computed once per weight matrix.
+    ``step_alpha = step * alpha``. The soft threshold at ``step_alpha * l1_share``,
+    the identity for a penalty without an L1 part. The optimizers apply exactly this
+    step, with ``alpha * l1_share`` computed once per weight matrix; for a penalty
+    with groups, ``group_shrink`` follows on each row.
     """
     return soft_threshold(w, step_alpha * l1_share(code, l1_ratio))
+
+
+@njit(**_JIT)
+def group_shrink(w, threshold):
+    """In place: the proximal operator of ``threshold * ||.||_2`` on the row ``w``.
+
+    ``w * max(0, 1 - threshold / ||w||_2)``: the whole row becomes exactly 0 when
+    its norm is at most the threshold. With a step ``step``, the threshold of row
+    ``i`` of a weight matrix is ``step * alpha * group_share * sqrt(n_out)``.
+    """
+    if threshold <= 0.0:
+        return
+    norm = _norm(w)
+    factor = w.dtype.type(1.0 - threshold / norm if norm > threshold else 0.0)
+    for j in range(w.shape[0]):
+        w[j] *= factor
+
+
+@njit(**_JIT)
+def _norm(w):
+    """``||w||_2`` in float64, scaled by the largest entry so that no square
+    underflows or overflows."""
+    largest = 0.0
+    for j in range(w.shape[0]):
+        largest = max(largest, abs(float(w[j])))
+    if largest == 0.0:
+        return 0.0
+    inverse = 1.0 / largest
+    squares = 0.0
+    for j in range(w.shape[0]):
+        v = float(w[j]) * inverse
+        squares += v * v
+    return largest * np.sqrt(squares)
+
+
+# Safeguarded Newton iterations on the norm of the result: a row takes 1 to 6.
+_MAX_ITERATIONS = 100
+
+
+@njit(**_JIT)
+def scaled_group_shrink(w, thresholds):
+    """In place: ``group_shrink`` with a threshold per coordinate.
+
+    The minimiser ``x`` of ``sum_j (x_j - w_j)**2 / (2 * t_j) + ||x||_2`` with
+    ``t = thresholds`` (non-negative): the proximal operator of the row's norm in
+    the metric of per-coordinate step sizes, as Adam takes them. ``x = 0`` when
+    ``sum_j (w_j / t_j)**2 <= 1``; otherwise ``x_j = w_j * r / (r + t_j)``, where
+    ``r = ||x||_2`` is the root of ``F(r) = sum_j w_j**2 / (r + t_j)**2 = 1``.
+    Equal thresholds give ``group_shrink``'s closed form.
+
+    The root lies in ``[||w|| - max(t), ||w|| - min(t)]``. It is found by Newton's
+    method on ``F(r)**-0.5``, which is linear in ``r`` when the thresholds are
+    equal, kept inside that bracket by bisection.
+    """
+    n = w.shape[0]
+    inside = 0.0
+    smallest = np.inf
+    largest = 0.0
+    for j in range(n):
+        v = float(w[j])
+        t = float(thresholds[j])
+        if v != 0.0:
+            inside += (v / t) ** 2
+        smallest = min(smallest, t)
+        largest = max(largest, t)
+    if inside <= 1.0:
+        w[:] = 0
+        return
+    norm = _norm(w)
+    low = max(norm - largest, 0.0)
+    high = max(norm - smallest, low)
+    r = high
+    for _ in range(_MAX_ITERATIONS):
+        total = 0.0
+        cubes = 0.0
+        for j in range(n):
+            inverse = 1.0 / (r + float(thresholds[j]))
+            q = float(w[j]) * inverse
+            total += q * q
+            cubes += q * q * inverse
+        g = 1.0 / np.sqrt(total)
+        if g == 1.0:
+            break
+        if g < 1.0:
+            low = r
+        else:
+            high = r
+        # g' = total**-1.5 * cubes = g**3 * cubes.
+        proposal = r - (g - 1.0) / (g * g * g * cubes)
+        if not low < proposal < high:
+            proposal = 0.5 * (low + high)
+        done = abs(proposal - r) <= 1e-15 * r
+        r = proposal
+        if done:
+            break
+    for j in range(n):
+        w[j] = w.dtype.type(float(w[j]) * (r / (r + float(thresholds[j]))))

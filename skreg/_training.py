@@ -22,7 +22,7 @@ from numba import njit
 from ._activations import bias_activation, dropout_derivative, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import adam_step, constrain_weights, sgd_step
-from ._penalties import l2_share, value_from_sums
+from ._penalties import group_norms, group_share, l2_share, value_from_sums
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, normal, stream_key
 
@@ -287,6 +287,7 @@ def batch_objective_gradient(
     cast = params.dtype.type
     inverse = cast(1.0 / normalizer)
     l2 = l2_share(cfg.penalty, cfg.l1_ratio)
+    group = group_share(cfg.penalty, cfg.l1_ratio)
     penalty = 0.0
 
     # ---- backward
@@ -314,8 +315,11 @@ def batch_objective_gradient(
         g = grad[coef_offsets[layer] : coef_offsets[layer + 1]]
         w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
         squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
+        groups = 0.0
+        if group > 0.0:
+            groups = group_norms(w.reshape((units[layer], n_out)))
         penalty += value_from_sums(
-            squares, absolutes, alphas[layer], cfg.penalty, cfg.l1_ratio
+            squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
         )
         gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer == n_layers - 2:
@@ -350,12 +354,12 @@ def batch_objective_gradient(
 
 
 @njit(**_JIT)
-def total_penalty(params, coef_offsets, alphas, cfg):
+def total_penalty(params, units, coef_offsets, alphas, cfg):
     """Penalty value summed over the weight matrices."""
     total = 0.0
     for layer in range(coef_offsets.shape[0] - 1):
-        w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
-        total += penalty_value(w, alphas[layer], cfg.penalty, cfg.l1_ratio)
+        W = _block(params, coef_offsets[layer], units[layer], units[layer + 1])
+        total += penalty_value(W, alphas[layer], cfg.penalty, cfg.l1_ratio)
     return total
 
 
@@ -434,6 +438,7 @@ def run_epoch(
                 learning_rate,
                 cfg.momentum,
                 cfg.nesterov,
+                units,
                 coef_offsets,
                 alphas,
                 cfg.penalty,
@@ -450,6 +455,7 @@ def run_epoch(
                 cfg.beta_1,
                 cfg.beta_2,
                 cfg.epsilon,
+                units,
                 coef_offsets,
                 alphas,
                 cfg.penalty,

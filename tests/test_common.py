@@ -13,6 +13,8 @@ _CONFIGURATIONS = [
     dict(),
     dict(penalty="l1", alpha=1e-3),
     dict(penalty="elasticnet", l1_ratio=0.5, alpha=1e-3, dropout=0.2),
+    dict(penalty="group_lasso", alpha=1e-3),
+    dict(solver="sgd", penalty="sparse_group_lasso", l1_ratio=0.5, alpha=1e-3),
     dict(solver="sgd", input_dropout=0.1, learning_rate_init=0.01),
     dict(noise_std=0.1, max_norm=2.0, weight_decay=1e-3),
     dict(solver="lbfgs", alpha=1e-3, tol=1e-8, max_iter=500),

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.datasets import (
     make_classification,
@@ -650,3 +652,191 @@ def test_input_noise_needs_dense_input(data):
     X, y = data
     with pytest.raises(ValueError, match="dense"):
         RegularizedMLPClassifier(noise_std=0.1, **FAST).fit(sp.csr_matrix(X), y)
+
+
+# ------------------------------------------------------- structured sparsity
+
+
+# Adam's steps are largest where gradients are small (the noise features), so the
+# same alpha switches off more under Adam than under plain SGD at its rate.
+@pytest.mark.parametrize("solver, alpha", [("sgd", 0.1), ("adam", 0.005)])
+def test_group_lasso_switches_off_whole_input_rows(solver, alpha):
+    # Five informative features and fifteen of noise: a strong group penalty
+    # zeroes whole rows of coefs_[0] (features) and coefs_[1] (hidden units), and
+    # every zero it makes belongs to a zero row.
+    X, y = make_classification(
+        300, 20, n_informative=5, n_redundant=0, shuffle=False, random_state=0
+    )
+    clf = RegularizedMLPClassifier(
+        (16,),
+        penalty="group_lasso",
+        alpha=alpha,
+        solver=solver,
+        learning_rate_init=0.01,
+        max_iter=150,
+        random_state=0,
+    ).fit(StandardScaler().fit_transform(X), y)
+    for W in clf.coefs_[:-1]:
+        zero_rows = (W == 0).all(axis=1)
+        assert zero_rows.any()
+        assert np.array_equal(W == 0, np.broadcast_to(zero_rows[:, None], W.shape))
+    # The noise features are switched off before the informative ones.
+    off = (clf.coefs_[0] == 0).all(axis=1)
+    assert off[5:].mean() > off[:5].mean()
+    assert clf.sparsity_[0] == off.mean()
+
+
+def test_sparse_group_lasso_zeroes_rows_and_single_weights(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        (16,),
+        penalty="sparse_group_lasso",
+        l1_ratio=0.5,
+        alpha=0.02,
+        learning_rate_init=0.01,
+        max_iter=100,
+        random_state=0,
+    ).fit(X, y)
+    W = clf.coefs_[0]
+    zero_rows = (W == 0).all(axis=1)
+    # Zeros inside rows that stay on: the L1 part at work.
+    assert ((W == 0) & ~zero_rows[:, None]).any()
+
+
+def test_group_lasso_objective_includes_the_row_norms(data):
+    # loss_curve_ reports the objective: with alpha = 0 versus a group penalty on
+    # the same weights (one epoch of SGD at a negligible rate), the difference is
+    # the penalty's value, sqrt(n_out) * sum of row norms per matrix.
+    X, y = data
+    common = dict(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=1e-12,
+        momentum=0.0,
+        batch_size=len(X),
+        max_iter=1,
+        shuffle=False,
+        random_state=0,
+    )
+    plain = RegularizedMLPClassifier(**common, penalty=None).fit(X, y)
+    grouped = RegularizedMLPClassifier(**common, penalty="group_lasso", alpha=0.3)
+    grouped.fit(X, y)
+    value = 0.3 * sum(
+        np.sqrt(W.shape[1]) * np.linalg.norm(W, axis=1).sum() for W in plain.coefs_
+    )
+    np.testing.assert_allclose(
+        grouped.loss_curve_[0] - plain.loss_curve_[0], value, rtol=1e-8
+    )
+
+
+@pytest.mark.parametrize("penalty", ["group_lasso", "sparse_group_lasso", "l1"])
+def test_lbfgs_rejects_nonsmooth_penalties_and_names_the_solvers(data, penalty):
+    X, y = data
+    clf = RegularizedMLPClassifier(solver="lbfgs", penalty=penalty)
+    with pytest.raises(ValueError, match="solver='adam' or solver='sgd'"):
+        clf.fit(X, y)
+
+
+def test_select_from_model_keeps_the_informative_features():
+    # make_classification with shuffle=False puts the 10 informative features
+    # first; 90 are noise. Large batches keep the gradient noise of the noise
+    # features below the penalty's threshold, so their rows stay at zero.
+    X, y = make_classification(
+        5000, 100, n_informative=10, n_redundant=0, shuffle=False, random_state=0
+    )
+    selector = SelectFromModel(
+        RegularizedMLPClassifier(
+            (32,),
+            penalty="group_lasso",
+            alpha=0.005,
+            batch_size=1000,
+            learning_rate_init=0.003,
+            max_iter=200,
+            random_state=0,
+        ),
+        threshold=1e-12,
+    )
+    pipeline = make_pipeline(StandardScaler(), selector, MLPClassifier(max_iter=5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline.fit(X, y)
+    selected = np.flatnonzero(pipeline[1].get_support())
+    assert np.sum(selected < 10) >= 8
+    assert np.sum(selected >= 10) <= 5
+    # The rows left out are exactly zero.
+    W = pipeline[1].estimator_.coefs_[0]
+    assert np.all(W[~pipeline[1].get_support()] == 0.0)
+
+
+def _with_dead_units(clf, rng):
+    """Zero random rows and columns of the hidden layers' weight matrices."""
+    coefs = [c.copy() for c in clf.coefs_]
+    for layer in range(len(coefs) - 1):
+        n_units = coefs[layer].shape[1]
+        silent = rng.random(n_units) < 0.3
+        constant = rng.random(n_units) < 0.3
+        coefs[layer + 1][silent] = 0.0
+        coefs[layer][:, constant] = 0.0
+    clf.coefs_ = coefs
+    return clf
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    activation=st.sampled_from(["relu", "tanh", "logistic", "identity"]),
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+)
+def test_prune_keeps_predictions_and_removes_dead_units(seed, activation, hidden):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 5))
+    y = rng.integers(0, 3, size=40)
+    y[:3] = [0, 1, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = RegularizedMLPClassifier(
+            tuple(hidden), activation=activation, max_iter=3, random_state=seed
+        ).fit(X, y)
+    _with_dead_units(clf, rng)
+    before = clf.predict_proba(X)
+    clf.prune()
+    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-10, atol=1e-12)
+    assert clf.n_features_in_ == 5
+    assert clf.hidden_layer_sizes == tuple(c.shape[1] for c in clf.coefs_[:-1])
+    for layer in range(len(clf.coefs_) - 1):
+        W_in, W_out = clf.coefs_[layer], clf.coefs_[layer + 1]
+        dead = ~W_out.any(axis=1) | ~W_in.any(axis=0)
+        # Nothing dead is left, unless a layer is down to its one kept unit.
+        assert not dead.any() or W_in.shape[1] == 1
+    # Idempotent.
+    shapes = [c.shape for c in clf.coefs_]
+    clf.prune()
+    assert [c.shape for c in clf.coefs_] == shapes
+
+
+def test_prune_shrinks_a_group_lasso_network_and_training_continues(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        (32, 16),
+        penalty="group_lasso",
+        alpha=0.03,
+        learning_rate_init=0.01,
+        max_iter=100,
+        random_state=0,
+    ).fit(X, y)
+    before = clf.predict_proba(X)
+    n_before = sum(c.size for c in clf.coefs_)
+    clf.prune()
+    assert sum(c.size for c in clf.coefs_) < n_before
+    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-10, atol=1e-12)
+    # partial_fit and a warm start continue from the pruned network.
+    sizes = clf.hidden_layer_sizes
+    clf.partial_fit(X, y)
+    assert [c.shape[1] for c in clf.coefs_[:-1]] == list(sizes)
+    clf.set_params(warm_start=True, max_iter=5).fit(X, y)
+    assert [c.shape[1] for c in clf.coefs_[:-1]] == list(sizes)
+
+
+def test_prune_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        RegularizedMLPClassifier().prune()

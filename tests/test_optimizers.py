@@ -2,13 +2,15 @@
 
 The reference is scikit-learn's update (``SGDOptimizer._get_updates`` and
 ``AdamOptimizer._get_updates``) written in NumPy on the flat buffer, followed by the
-proximal step of the penalty's L1 part on the weight entries (never the intercepts)
-with the step size the optimizer applied to that coordinate. For the smooth
+proximal step of the penalty's non-smooth part on the weight entries (never the
+intercepts) with the step size the optimizer applied to each coordinate: the soft
+threshold, then each row's group shrinkage (``tests/_reference.py``). For the smooth
 penalties the kernels are also compared with scikit-learn's optimizer objects.
 """
 
 import numpy as np
 import pytest
+from _reference import numpy_prox
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -26,12 +28,6 @@ from skreg._penalties import PENALTIES, penalty_code
 from skreg._training import Layout
 
 NAMES = [None, *PENALTIES]
-L1_SHARE = {
-    None: lambda rho: 0.0,
-    "l2": lambda rho: 0.0,
-    "l1": lambda rho: 1.0,
-    "elasticnet": lambda rho: rho,
-}
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 
 
@@ -53,19 +49,11 @@ def problems(draw):
     n = layout.n_params
     buffers = [draw(arrays(np.float64, n, elements=values)) for _ in range(3)]
     second = draw(arrays(np.float64, n, elements=floats(0, 10)))
-    alphas = draw(arrays(np.float64, len(units) - 1, elements=floats(0, 3)))
+    # Strengths of 0, or from 1e-3 up: products of steps and tiny strengths that
+    # underflow are the kernels' tests' business (test_penalties.py).
+    strengths = st.one_of(st.just(0.0), floats(1e-3, 3))
+    alphas = draw(arrays(np.float64, len(units) - 1, elements=strengths))
     return layout, *buffers, second, alphas
-
-
-def _numpy_prox(params, layout, alphas, name, rho, step):
-    """Soft-thresholding of each weight matrix at step * alpha_l * (L1 share)."""
-    out = params.copy()
-    step = np.broadcast_to(step, params.shape)
-    for layer, alpha in enumerate(alphas):
-        sl = slice(layout.coef_offsets[layer], layout.coef_offsets[layer + 1])
-        t = step[sl] * alpha * L1_SHARE[name](rho)
-        out[sl] = np.sign(out[sl]) * np.maximum(np.abs(out[sl]) - t, 0.0)
-    return out
 
 
 def _numpy_sgd(params, grad, velocity, lr, momentum, nesterov):
@@ -105,7 +93,7 @@ def test_sgd_step_is_sklearn_update_then_prox(name, case, problem, lr, rho):
     expected, expected_velocity = _numpy_sgd(
         params, grad, velocity, lr, momentum, nesterov
     )
-    expected = _numpy_prox(expected, layout, alphas, name, rho, lr)
+    expected = numpy_prox(expected, layout, alphas, name, rho, lr)
 
     result, result_velocity = params.copy(), velocity.copy()
     sgd_step(
@@ -115,6 +103,7 @@ def test_sgd_step_is_sklearn_update_then_prox(name, case, problem, lr, rho):
         lr,
         momentum,
         nesterov,
+        layout.units,
         layout.coef_offsets,
         alphas,
         penalty_code(name),
@@ -155,6 +144,7 @@ def test_sgd_steps_equal_sklearn_sgd_optimizer(name, case):
             0.05,
             momentum,
             nesterov,
+            layout.units,
             layout.coef_offsets,
             alphas,
             penalty_code(name),
@@ -177,6 +167,7 @@ def test_sgd_step_does_not_threshold_intercepts(case):
         1.0,
         momentum,
         nesterov,
+        layout.units,
         layout.coef_offsets,
         np.array([10.0, 10.0]),
         penalty_code("l1"),
@@ -208,7 +199,7 @@ def test_adam_step_is_sklearn_update_then_prox(
     expected, m, v, lr_t, step = _numpy_adam(
         params, grad, first, second, t, lr_init, beta_1, beta_2, epsilon
     )
-    expected = _numpy_prox(expected, layout, alphas, name, rho, step)
+    expected = numpy_prox(expected, layout, alphas, name, rho, step)
 
     result, result_first, result_second = params.copy(), first.copy(), second.copy()
     returned_lr = adam_step(
@@ -221,6 +212,7 @@ def test_adam_step_is_sklearn_update_then_prox(
         beta_1,
         beta_2,
         epsilon,
+        layout.units,
         layout.coef_offsets,
         alphas,
         penalty_code(name),
@@ -263,6 +255,7 @@ def test_adam_steps_equal_sklearn_adam_optimizer(name):
             0.8,
             0.99,
             1e-7,
+            layout.units,
             layout.coef_offsets,
             alphas,
             penalty_code(name),
@@ -289,6 +282,7 @@ def test_adam_prox_uses_the_per_coordinate_step():
         0.9,
         0.999,
         1e-8,
+        layout.units,
         layout.coef_offsets,
         np.array([0.5]),
         penalty_code("l1"),
@@ -324,6 +318,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 0.1,
                 0.9,
                 True,
+                layout.units,
                 layout.coef_offsets,
                 alphas,
                 PENALTIES["l1"],
@@ -340,6 +335,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 0.9,
                 0.999,
                 1e-8,
+                layout.units,
                 layout.coef_offsets,
                 alphas,
                 PENALTIES["l1"],

@@ -1,29 +1,38 @@
-"""Tests of skreg._penalties: value and proximal step.
+"""Tests of skreg._penalties: value and proximal steps.
 
 Every test that can be written for any penalty is parametrized over ``PENALTIES``
 plus ``None``, so a new penalty gets its value, prox-optimality and
-non-expansiveness tests by adding its NumPy reference to ``REFERENCE`` below.
+non-expansiveness tests by adding its shares to ``tests/_reference.py``. The group
+shrinkage is checked against its closed form, an independent root-bracketing
+solution, its optimality conditions and non-expansiveness in its metric.
 """
 
 import numpy as np
 import pytest
+from _reference import SHARES, group_norms, scaled_group_prox
+from _reference import norm as reference_norm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skreg._penalties import (
     NONE,
     PENALTIES,
+    group_shrink,
+    has_groups,
     is_smooth,
     l2_share,
     penalty_code,
     prox_1d,
+    scaled_group_shrink,
     soft_threshold,
     value,
 )
 
 NAMES = [None, *PENALTIES]
+# Penalties whose proximal step is coordinate-wise: prox_1d alone.
+COORDINATE_WISE = [name for name in NAMES if not has_groups(name)]
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 
 
@@ -34,19 +43,19 @@ def floats(low, high):
     )
 
 
-# The API's table: the penalty of strength alpha is
-# alpha * (smooth_share / 2 * ||W||^2 + l1_share * ||W||_1).
-REFERENCE = {
-    None: lambda rho: (0.0, 0.0),
-    "l2": lambda rho: (1.0, 0.0),
-    "l1": lambda rho: (0.0, 1.0),
-    "elasticnet": lambda rho: (1.0 - rho, rho),
-}
+# The API's table: the penalty of strength alpha is alpha * (smooth_share / 2 *
+# ||W||^2 + l1_share * ||W||_1 + group_share * sqrt(n_out) * sum_i ||W[i, :]||_2).
+REFERENCE = SHARES
 
 finite = floats(-1e3, 1e3)
 thresholds = floats(0.0, 1e3)
 ratios = floats(0.0, 1.0)
-weights = arrays(np.float64, st.integers(1, 30), elements=finite)
+weights = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    elements=finite,
+)
+rows = arrays(np.float64, st.integers(1, 12), elements=floats(-10, 10))
 
 
 def _soft_threshold(w, t):
@@ -54,12 +63,14 @@ def _soft_threshold(w, t):
 
 
 def _numpy_value(W, alpha, name, rho):
-    smooth, l1 = REFERENCE[name](rho)
-    return alpha * (0.5 * smooth * np.sum(W**2) + l1 * np.abs(W).sum())
+    smooth, l1, group = REFERENCE[name](rho)
+    return alpha * (
+        0.5 * smooth * np.sum(W**2) + l1 * np.abs(W).sum() + group * group_norms(W)
+    )
 
 
 def _numpy_prox(w, step_alpha, name, rho):
-    _, l1 = REFERENCE[name](rho)
+    _, l1, _ = REFERENCE[name](rho)
     return _soft_threshold(w, step_alpha * l1)
 
 
@@ -76,9 +87,10 @@ def test_penalty_code():
 
 @pytest.mark.parametrize("rho", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("name", NAMES)
-def test_is_smooth_iff_there_is_no_l1_part(name, rho):
-    _, l1 = REFERENCE[name](rho)
-    assert is_smooth(name, rho) == (l1 == 0.0)
+def test_is_smooth_iff_there_is_no_nonsmooth_part(name, rho):
+    _, l1, group = REFERENCE[name](rho)
+    assert is_smooth(name, rho) == (l1 == 0.0 and group == 0.0)
+    assert has_groups(name) == (name in ("group_lasso", "sparse_group_lasso"))
 
 
 # -------------------------------------------------------------- soft threshold
@@ -136,12 +148,12 @@ def test_prox_of_a_smooth_penalty_is_the_identity(name, w, step_alpha, rho):
 def _nonsmooth_value(x, alpha, code, rho):
     """h(x) = value(x) - s(x), with s(x) = alpha * (1 - rho) / 2 * x**2."""
     smooth = 0.5 * alpha * l2_share(code, rho) * x * x
-    return value(np.array([x]), alpha, code, rho) - smooth
+    return value(np.array([[x]]), alpha, code, rho) - smooth
 
 
 @HYPOTHESIS
 @given(w=floats(-10, 10), step=floats(0, 5), alpha=floats(0, 3), rho=ratios)
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", COORDINATE_WISE)
 def test_prox_1d_minimises_the_proximal_objective(name, w, step, alpha, rho):
     # prox_{step h}(w) = argmin_x 0.5 * (x - w)^2 + step * h(x), with h the
     # non-smooth part of the penalty as `value` and `l2_share` define it.
@@ -182,8 +194,154 @@ def test_value(name, W, alpha, rho):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_value_of_many_float32_weights_is_accurate(name):
-    W = np.full(100_000, 0.1, dtype=np.float32)
+    W = np.full((1000, 100), 0.1, dtype=np.float32)
     result = value(W, 1.0, penalty_code(name), 0.5)
     assert_allclose(
         result, _numpy_value(W.astype(np.float64), 1.0, name, 0.5), rtol=1e-7
     )
+
+
+# ------------------------------------------------------------ group shrinkage
+
+
+@HYPOTHESIS
+@given(w=rows, t=floats(0, 30))
+def test_group_shrink_closed_form(w, t):
+    norm = reference_norm(w)
+    expected = w * max(0.0, 1.0 - t / norm) if norm > 0 else w
+    result = w.copy()
+    group_shrink(result, t)
+    assert_allclose(result, expected, rtol=1e-13, atol=1e-13 * norm)
+
+
+@HYPOTHESIS
+@given(w=rows, t=floats(0, 30))
+def test_group_shrink_zeroes_the_row_iff_its_norm_is_within_the_threshold(w, t):
+    result = w.copy()
+    group_shrink(result, t)
+    assert np.all(result == 0.0) == (reference_norm(w) <= t or not w.any())
+
+
+def test_group_shrink_of_a_float32_row_stays_float32():
+    w = np.array([3.0, 4.0], dtype=np.float32)
+    group_shrink(w, 2.5)
+    assert w.dtype == np.float32
+    assert_allclose(w, [1.5, 2.0], rtol=1e-7)
+
+
+@st.composite
+def scaled_rows(draw):
+    w = draw(rows)
+    t = draw(arrays(np.float64, w.shape, elements=floats(1e-3, 10)))
+    return w, t
+
+
+@HYPOTHESIS
+@given(problem=scaled_rows())
+def test_scaled_group_shrink_matches_a_bracketed_root(problem):
+    w, t = problem
+    result = w.copy()
+    scaled_group_shrink(result, t.copy())
+    expected = scaled_group_prox(w, t)
+    assert_allclose(result, expected, rtol=1e-10, atol=1e-12 * np.abs(w).max())
+    assert np.all(result == 0.0) == np.all(expected == 0.0)
+
+
+@HYPOTHESIS
+@given(problem=scaled_rows())
+def test_scaled_group_shrink_satisfies_the_optimality_conditions(problem):
+    # x minimises sum (x - w)**2 / (2 t) + ||x|| iff (w - x) / t is a subgradient
+    # of ||.|| at x: x / ||x|| when x != 0, any vector of norm <= 1 when x = 0.
+    w, t = problem
+    x = w.copy()
+    scaled_group_shrink(x, t.copy())
+    residual = (w - x) / t
+    norm = np.linalg.norm(x)
+    if norm == 0.0:
+        assert np.linalg.norm(residual) <= 1.0 + 1e-12
+    else:
+        assert_allclose(residual, x / norm, rtol=1e-9, atol=1e-9)
+
+
+@HYPOTHESIS
+@given(w=rows, t=floats(1e-3, 30))
+def test_scaled_group_shrink_with_equal_thresholds_is_the_closed_form(w, t):
+    scaled, closed = w.copy(), w.copy()
+    scaled_group_shrink(scaled, np.full(w.shape, t))
+    group_shrink(closed, t)
+    assert_allclose(scaled, closed, rtol=1e-12, atol=1e-13 * np.abs(w).max())
+
+
+@HYPOTHESIS
+@given(problem=scaled_rows(), data=st.data())
+def test_scaled_group_shrink_is_non_expansive_in_its_metric(problem, data):
+    # A proximal operator in the metric sum v**2 / t is non-expansive in it.
+    a, t = problem
+    b = data.draw(arrays(np.float64, a.shape, elements=floats(-10, 10)))
+    pa, pb = a.copy(), b.copy()
+    scaled_group_shrink(pa, t.copy())
+    scaled_group_shrink(pb, t.copy())
+
+    def distance(v):
+        return np.sqrt(np.sum(v**2 / t))
+
+    assert distance(pa - pb) <= distance(a - b) * (1 + 1e-9) + 1e-12
+
+
+@HYPOTHESIS
+@given(
+    problem=scaled_rows(),
+    l1=st.one_of(st.just(0.0), floats(1e-3, 3)),
+    group=st.one_of(st.just(0.0), floats(1e-3, 3)),
+)
+def test_soft_threshold_then_group_shrink_is_the_sparse_group_prox(problem, l1, group):
+    # The minimiser of sum (x - w)**2 / (2 t) + l1 * ||x||_1 + group * ||x||_2 is
+    # the soft threshold at t * l1, then the shrinkage at t * group, with per-
+    # coordinate steps t. Checked on the optimality conditions: w - x = t * (l1 * g
+    # + group * v), g a subgradient of ||.||_1 and v of ||.||_2 at x.
+    w, t = problem
+    x = np.array([soft_threshold(v, s * l1) for v, s in zip(w, t)])
+    if group > 0:
+        scaled_group_shrink(x, t * group)
+    residual = (w - x) / t
+    norm = np.linalg.norm(x)
+    nonzero = x != 0.0
+    if norm > 0.0:
+        v = x / norm
+        if l1 > 0:
+            g = (residual - group * v) / l1
+            assert_allclose(g[nonzero], np.sign(x[nonzero]), rtol=1e-8, atol=1e-8)
+            assert np.all(np.abs(g[~nonzero]) <= 1.0 + 1e-9)
+        else:
+            assert_allclose(residual, group * v, rtol=1e-8, atol=1e-8)
+    else:
+        # Some g in [-1, 1]^n leaves a remainder of norm <= group: the best g clips.
+        g = np.clip(residual / l1, -1.0, 1.0) if l1 > 0 else np.zeros_like(x)
+        remainder = residual - l1 * g
+        assert np.linalg.norm(remainder) <= group * (1 + 1e-9) + 1e-12
+
+
+def test_group_shrink_of_a_one_weight_row_is_the_soft_threshold():
+    for v in (-3.0, -0.5, 0.0, 0.5, 3.0):
+        w = np.array([v])
+        group_shrink(w, 1.0)
+        assert w[0] == soft_threshold(v, 1.0)
+        scaled = np.array([v])
+        scaled_group_shrink(scaled, np.array([1.0]))
+        assert_allclose(scaled[0], soft_threshold(v, 1.0), rtol=1e-14)
+
+
+def test_value_of_group_lasso_counts_rows_times_sqrt_of_their_length():
+    W = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    result = value(W, 2.0, PENALTIES["group_lasso"], 0.5)
+    assert_allclose(result, 2.0 * np.sqrt(3) * (5.0 + 0.0 + 1.0), rtol=1e-15)
+    assert_array_equal(W[1], 0.0)
+
+
+def test_scaled_group_shrink_with_tiny_or_zero_thresholds_keeps_the_row():
+    # Steps that underflow must neither produce NaN nor switch the row off.
+    for thresholds in ([1e-300, 1e-300, 2.0], [0.0, 1e-3, 0.0]):
+        w = np.array([3.0, -4.0, 1e-3])
+        scaled_group_shrink(w, np.array(thresholds))
+        assert np.all(np.isfinite(w))
+        assert_allclose(w[:2], [3.0, -4.0], rtol=1e-3)

@@ -11,6 +11,8 @@ every finite-difference test runs in milliseconds once the kernels are compiled.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import SHARES, group_norms, numpy_prox
+from numpy.linalg import norm
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
 
@@ -47,14 +49,9 @@ LOSS_CASES = [
 ]
 PENALTY_NAMES = [None, *PENALTIES]
 
-# The API's split of each penalty: (share of alpha in the smooth part
-# alpha * share / 2 * ||W||^2, share of alpha in the L1 part alpha * share * ||W||_1).
-PENALTY_SHARES = {
-    None: (0.0, 0.0),
-    "l2": (1.0, 0.0),
-    "l1": (0.0, 1.0),
-    "elasticnet": (1.0 - L1_RATIO, L1_RATIO),
-}
+# The API's split of each penalty: shares of alpha in its smooth, L1 and group parts.
+PENALTY_SHARES = {name: shares(L1_RATIO) for name, shares in SHARES.items()}
+
 
 NUMPY_ACTIVATIONS = {
     "identity": lambda z: z,
@@ -78,18 +75,22 @@ def _numpy_loss_per_sample(loss, Y, Z):
 
 
 def _numpy_penalty(coefs, alphas, penalty):
-    smooth, l1 = PENALTY_SHARES[penalty]
+    smooth, l1, group = PENALTY_SHARES[penalty]
     return sum(
-        alpha * (0.5 * smooth * np.sum(W**2) + l1 * np.abs(W).sum())
+        alpha
+        * (0.5 * smooth * np.sum(W**2) + l1 * np.abs(W).sum() + group * group_norms(W))
         for W, alpha in zip(coefs, alphas)
     )
 
 
-def _l1_part(params, layout, alphas, penalty):
+def _nonsmooth_part(params, layout, alphas, penalty):
     """The non-smooth part h(W), whose gradient the kernel leaves out of ``grad``."""
-    _, l1 = PENALTY_SHARES[penalty]
+    _, l1, group = PENALTY_SHARES[penalty]
     coefs, _ = layout.unpack(params)
-    return sum(alpha * l1 * np.abs(W).sum() for W, alpha in zip(coefs, alphas))
+    return sum(
+        alpha * (l1 * np.abs(W).sum() + group * group_norms(W))
+        for W, alpha in zip(coefs, alphas)
+    )
 
 
 def _central_differences(f, params, h):
@@ -223,9 +224,11 @@ class Network:
         return objective, grad, weight_sum
 
     def smooth_objective(self, params, **kwargs):
-        """The objective minus its L1 part: the function ``grad`` is the gradient of."""
+        """The objective minus its non-smooth part: what ``grad`` is the gradient of."""
         objective, _, _ = self.evaluate(params, **kwargs)
-        return objective - _l1_part(params, self.layout, self.alphas, self.penalty)
+        return objective - _nonsmooth_part(
+            params, self.layout, self.alphas, self.penalty
+        )
 
     def numpy_objective(self, params, input_mask=None, masks=None):
         """The objective by a plain NumPy forward pass (dropout factors optional)."""
@@ -362,17 +365,23 @@ def test_float32_objective_matches_float64(loss, n_outputs):
     assert_allclose(objective, expected, rtol=1e-5)
 
 
-def test_l1_part_is_in_the_objective_but_not_in_the_gradient():
-    # Same network under l1 and under no penalty: the objectives differ by exactly
-    # sum_l alpha_l ||W_l||_1, the gradients not at all.
-    l1 = Network("tanh", "squared_error", 3, "l1")
+@pytest.mark.parametrize("penalty", ["l1", "group_lasso", "sparse_group_lasso"])
+def test_nonsmooth_part_is_in_the_objective_but_not_in_the_gradient(penalty):
+    # Same network under a penalty without a smooth part and under no penalty: the
+    # objectives differ by exactly h(W) (sum_l alpha_l ||W_l||_1 for l1, the rows'
+    # norms for the group penalties), the gradients not at all.
+    net = Network("tanh", "squared_error", 3, penalty)
     none = Network("tanh", "squared_error", 3, None)
-    objective_l1, grad_l1, _ = l1.evaluate(l1.params)
+    objective, grad, _ = net.evaluate(net.params)
     objective_none, grad_none, _ = none.evaluate(none.params)
-    coefs, _ = l1.layout.unpack(l1.params)
-    l1_value = sum(a * np.abs(W).sum() for W, a in zip(coefs, ALPHAS))
-    assert_allclose(objective_l1 - objective_none, l1_value, rtol=1e-12)
-    assert_array_equal(grad_l1, grad_none)
+    coefs, _ = net.layout.unpack(net.params)
+    _, l1, group = PENALTY_SHARES[penalty]
+    expected = sum(
+        a * (l1 * np.abs(W).sum() + group * np.sqrt(W.shape[1]) * sum(map(norm, W)))
+        for W, a in zip(coefs, ALPHAS)
+    )
+    assert_allclose(objective - objective_none, expected, rtol=1e-12)
+    assert_array_equal(grad, grad_none)
 
 
 # ------------------------------------------------------------------ dropout
@@ -510,21 +519,6 @@ def test_input_dropout_is_the_same_for_dense_and_csr(activation):
 # ---------------------------------------------------------------- run_epoch
 
 
-def _soft_threshold(w, threshold):
-    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
-
-
-def _numpy_prox(params, layout, alphas, penalty, step):
-    """The L1 part's proximal step on every weight matrix (not the intercepts)."""
-    _, l1 = PENALTY_SHARES[penalty]
-    out = params.copy()
-    step = np.broadcast_to(step, params.shape)
-    for layer, alpha in enumerate(alphas):
-        sl = slice(layout.coef_offsets[layer], layout.coef_offsets[layer + 1])
-        out[sl] = _soft_threshold(out[sl], step[sl] * alpha * l1)
-    return out
-
-
 class NumpyOptimizer:
     """scikit-learn's SGD / Adam update on the flat buffer, then the L1 prox."""
 
@@ -554,7 +548,9 @@ class NumpyOptimizer:
             step = lr_t / (np.sqrt(self.second) + cfg.epsilon)
             update = -step * self.first
         net = self.net
-        return _numpy_prox(params + update, net.layout, net.alphas, net.penalty, step)
+        return numpy_prox(
+            params + update, net.layout, net.alphas, net.penalty, L1_RATIO, step
+        )
 
 
 def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
