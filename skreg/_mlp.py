@@ -1106,8 +1106,14 @@ _PARAMETERS_DOC = """
         Decoupled weight decay (AdamW style): after each step and after
         ``max_norm``, ``W -= lr * weight_decay * W``, with ``lr`` the current
         learning rate for 'sgd' and ``learning_rate_init`` (without Adam's bias
-        correction, as in AdamW) for 'adam'. Unlike the L2 penalty, it does not
-        pass through Adam's per-coordinate scaling.
+        correction, as in AdamW) for 'adam'. Under 'sgd' without momentum it
+        matches the L2 penalty with ``alpha = weight_decay`` up to a term in
+        ``lr ** 2``. Under 'adam'
+        the two differ: the L2 penalty's gradient ``alpha * W`` is divided by
+        Adam's per-coordinate scale ``sqrt(v) + eps`` like the data gradient,
+        so weights with large gradients are barely shrunk and weights with
+        small ones are shrunk a lot; decoupled decay shrinks every weight by
+        the same fraction ``lr * weight_decay`` per step.
 """
 
 _ATTRIBUTES_DOC = """

@@ -604,6 +604,35 @@ def test_max_norm_caps_every_incoming_weight_vector(data):
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("penalty", ["l2", "sparse_group_lasso"])
+def test_max_norm_holds_after_every_single_step(data, solver, penalty):
+    # A batch as large as the data makes each partial_fit exactly one step, so
+    # the cap is observed after every step, not only at the end of an epoch.
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        (16, 8),
+        solver=solver,
+        penalty=penalty,
+        alpha=1e-3,
+        max_norm=0.4,
+        weight_decay=1e-3,
+        dropout=0.2,
+        batch_size=len(y),
+        learning_rate_init=0.2,
+        random_state=0,
+    )
+    capped = []
+    for _ in range(15):
+        clf.partial_fit(X, y, classes=np.unique(y))
+        norms = [np.linalg.norm(W, axis=0).max() for W in clf.coefs_]
+        assert max(norms) <= 0.4 * (1 + 1e-12)
+        capped.append(max(norms) > 0.39)
+    # The rate is large enough that the cap is active (decay follows the cap,
+    # so a capped column ends a little under it), so the test can fail.
+    assert sum(capped) > 10
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_weight_decay_scales_weights_after_the_step(data, solver):
     X, y = data
     params = dict(
@@ -727,6 +756,52 @@ def test_group_lasso_objective_includes_the_row_norms(data):
     np.testing.assert_allclose(
         grouped.loss_curve_[0] - plain.loss_curve_[0], value, rtol=1e-8
     )
+
+
+def test_per_layer_alpha_applies_to_group_penalties(data):
+    X, y = data
+    clf = RegularizedMLPClassifier(
+        (16,), penalty="group_lasso", alpha=[0.05, 0.0], max_iter=60, random_state=0
+    ).fit(X, y)
+    assert (clf.coefs_[0] == 0).all(axis=1).any()
+    assert not (clf.coefs_[1] == 0).any()
+
+
+# SGD's proximal step is lr * alpha, Adam's is larger where gradients are small:
+# each solver gets an alpha that makes zeros within its rate.
+@pytest.mark.parametrize(
+    "solver, lr, alpha", [("sgd", 0.05, 0.1), ("adam", 0.01, 0.01)]
+)
+def test_every_regularizer_at_once_is_reproducible(data, solver, lr, alpha):
+    X, y = data
+    params = dict(
+        hidden_layer_sizes=(16, 8),
+        solver=solver,
+        learning_rate_init=lr,
+        penalty="sparse_group_lasso",
+        l1_ratio=0.5,
+        alpha=[alpha, alpha / 10, 0.0],
+        dropout=[0.2, 0.1],
+        input_dropout=0.1,
+        noise_std=0.1,
+        max_norm=1.5,
+        weight_decay=1e-3,
+        batch_size=20,
+        max_iter=40,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = RegularizedMLPClassifier(random_state=0, **params).fit(X, y)
+        b = RegularizedMLPClassifier(random_state=0, **params).fit(X, y)
+        c = RegularizedMLPClassifier(random_state=1, **params).fit(X, y)
+    assert _equal_models(a, b)
+    assert not _equal_models(a, c)
+    assert a.score(X, y) > 0.65
+    for W in a.coefs_:
+        assert np.linalg.norm(W, axis=0).max() <= 1.5 * (1 + 1e-12)
+    # The penalized first layer has exact zeros; the last, with alpha 0, none.
+    assert a.sparsity_[0] > 0.1
+    assert a.sparsity_[2] == 0.0
 
 
 @pytest.mark.parametrize("penalty", ["group_lasso", "sparse_group_lasso", "l1"])
