@@ -44,7 +44,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
-from ._penalties import PENALTIES, is_smooth, penalty_code
+from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
 from ._training import (
     Layout,
     TrainConfig,
@@ -382,6 +382,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             smooth=smooth_marker(ACTIVATIONS[self.activation]),
             loss=LOSSES[self._loss_name()],
             penalty=penalty_code(self.penalty),
+            grouped=group_marker(penalty_code(self.penalty)),
             l1_ratio=float(self.l1_ratio),
             solver=OPTIMIZERS.get(self.solver, 0),
             momentum=float(self.momentum),

@@ -69,10 +69,12 @@ def sgd_step(
     alphas,
     penalty,
     l1_ratio,
+    grouped,
 ):
     """One SGD step with (Nesterov) momentum, then the proximal step on the weights.
 
     ``units`` are the layer sizes, which give each weight matrix its rows.
+    ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
     """
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
@@ -92,7 +94,7 @@ def sgd_step(
             nesterov,
             cast(threshold),
         )
-        if weights and groups > 0.0:
+        if grouped is not None and weights and groups > 0.0:
             n_in, n_out = units[block], units[block + 1]
             W = params[start:stop].reshape((n_in, n_out))
             row_threshold = lr * alphas[block] * groups * np.sqrt(n_out)
@@ -131,11 +133,13 @@ def adam_step(
     alphas,
     penalty,
     l1_ratio,
+    grouped,
 ):
     """Adam step number ``t`` (from 1), then the proximal step on the weights.
 
     Returns ``lr_t``, the bias-corrected learning rate of this step. ``units`` are
     the layer sizes. ``grad`` is spent by the step and serves as scratch space.
+    ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
     """
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
@@ -158,7 +162,7 @@ def adam_step(
             cast(epsilon),
             cast(threshold),
         )
-        if not weights or groups == 0.0:
+        if grouped is None or not weights or groups == 0.0:
             continue
         n_in, n_out = units[block], units[block + 1]
         row_threshold = alphas[block] * groups * np.sqrt(n_out)

@@ -35,6 +35,7 @@ TrainConfig = namedtuple(
         "smooth",  # _activations.smooth_marker(activation): None or True
         "loss",  # int code, see _losses.LOSSES
         "penalty",  # int code, see _penalties.PENALTIES
+        "grouped",  # _penalties.group_marker(penalty): None or True
         "l1_ratio",
         "solver",  # int code, see _optimizers.OPTIMIZERS
         "momentum",
@@ -143,6 +144,16 @@ def _scale_add(g, scale, w, alpha):
         squares += x * x
         absolutes += abs(x)
     return squares, absolutes
+
+
+# Numba prunes a branch on ``x is None`` only where ``x`` is an argument, not a field
+# of one: the marker is passed on as an argument here.
+@njit(**_JIT)
+def _group_norms(W, grouped):
+    """``group_norms(W)``; compiled only when ``grouped`` is not None."""
+    if grouped is not None:
+        return group_norms(W)
+    return 0.0
 
 
 @njit(**_JIT)
@@ -317,7 +328,7 @@ def batch_objective_gradient(
         squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
         groups = 0.0
         if group > 0.0:
-            groups = group_norms(w.reshape((units[layer], n_out)))
+            groups = _group_norms(w.reshape((units[layer], n_out)), cfg.grouped)
         penalty += value_from_sums(
             squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
         )
@@ -443,6 +454,7 @@ def run_epoch(
                 alphas,
                 cfg.penalty,
                 cfg.l1_ratio,
+                cfg.grouped,
             )
         if second is not None:
             adam_step(
@@ -460,6 +472,7 @@ def run_epoch(
                 alphas,
                 cfg.penalty,
                 cfg.l1_ratio,
+                cfg.grouped,
             )
         if constraints is not None:
             max_norm, weight_decay = constraints

@@ -24,7 +24,7 @@ from skreg._optimizers import (
     invscaling_rate,
     sgd_step,
 )
-from skreg._penalties import PENALTIES, penalty_code
+from skreg._penalties import PENALTIES, group_marker, penalty_code
 from skreg._training import Layout
 
 NAMES = [None, *PENALTIES]
@@ -108,6 +108,7 @@ def test_sgd_step_is_sklearn_update_then_prox(name, case, problem, lr, rho):
         alphas,
         penalty_code(name),
         rho,
+        group_marker(penalty_code(name)),
     )
     assert_allclose(result_velocity, expected_velocity, rtol=1e-12, atol=1e-12)
     assert_allclose(result, expected, rtol=1e-12, atol=1e-12)
@@ -149,8 +150,34 @@ def test_sgd_steps_equal_sklearn_sgd_optimizer(name, case):
             alphas,
             penalty_code(name),
             0.15,
+            group_marker(penalty_code(name)),
         )
     assert_allclose(params, sk_buffer, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["l2", "l1", "elasticnet", None])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_group_marker_only_prunes_code(name, solver):
+    # Without a group penalty the marker is None, which compiles no group code;
+    # True compiles it, and it must then do nothing.
+    code = penalty_code(name)
+    assert group_marker(code) is None
+    layout = Layout([4, 3, 2])
+    results = []
+    for grouped in (None, True):
+        rng = np.random.RandomState(0)
+        params = rng.normal(size=layout.n_params)
+        grad = rng.normal(size=layout.n_params)
+        state = [np.zeros_like(params), np.full_like(params, 0.1)]
+        common = (layout.units, layout.coef_offsets, np.array([0.3, 0.1]), code, 0.5)
+        if solver == "sgd":
+            sgd_step(params, grad, state[0], 0.1, 0.9, True, *common, grouped)
+        else:
+            adam_step(params, grad, *state, 3, 0.01, 0.9, 0.999, 1e-8, *common, grouped)
+        results.append(params)
+    np.testing.assert_array_equal(results[0], results[1])
+    for name in ("group_lasso", "sparse_group_lasso"):
+        assert group_marker(penalty_code(name)) is True
 
 
 @pytest.mark.parametrize("case", list(SGD_CASES))
@@ -172,6 +199,7 @@ def test_sgd_step_does_not_threshold_intercepts(case):
         np.array([10.0, 10.0]),
         penalty_code("l1"),
         0.15,
+        group_marker(penalty_code("l1")),
     )
     n_coefs = layout.coef_offsets[-1]
     assert np.all(params[:n_coefs] == 0.0)
@@ -217,6 +245,7 @@ def test_adam_step_is_sklearn_update_then_prox(
         alphas,
         penalty_code(name),
         rho,
+        group_marker(penalty_code(name)),
     )
     assert_allclose(returned_lr, lr_t, rtol=1e-12)
     assert_allclose(result_first, m, rtol=1e-12, atol=1e-12)
@@ -260,6 +289,7 @@ def test_adam_steps_equal_sklearn_adam_optimizer(name):
             alphas,
             penalty_code(name),
             0.15,
+            group_marker(penalty_code(name)),
         )
         assert_allclose(lr, optimizer.learning_rate, rtol=1e-12)
     assert_allclose(params, sk_buffer, rtol=1e-12, atol=1e-14)
@@ -287,6 +317,7 @@ def test_adam_prox_uses_the_per_coordinate_step():
         np.array([0.5]),
         penalty_code("l1"),
         0.15,
+        group_marker(penalty_code("l1")),
     )
     # At t = 1 the update is -lr * sign(g) and the step is lr / (|g| (1 - beta_1)).
     step = 0.001 / (np.abs(grad[:2]) * 0.1 + 1e-8)
@@ -323,6 +354,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 alphas,
                 PENALTIES["l1"],
                 0.15,
+                group_marker(PENALTIES["l1"]),
             )
         else:
             adam_step(
@@ -340,6 +372,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 alphas,
                 PENALTIES["l1"],
                 0.15,
+                group_marker(PENALTIES["l1"]),
             )
         results.append(p)
     assert results[0].dtype == np.float32

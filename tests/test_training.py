@@ -19,7 +19,7 @@ from scipy.special import expit, softmax, xlogy
 from skreg._activations import ACTIVATIONS, smooth_marker
 from skreg._losses import LOSSES
 from skreg._optimizers import OPTIMIZERS
-from skreg._penalties import PENALTIES, penalty_code
+from skreg._penalties import PENALTIES, group_marker, penalty_code
 from skreg._random import dropout_scale, stream_key
 from skreg._training import (
     Layout,
@@ -154,6 +154,7 @@ class Network:
             smooth=smooth_marker(ACTIVATIONS[activation]),
             loss=LOSSES[loss],
             penalty=penalty_code(penalty),
+            grouped=group_marker(penalty_code(penalty)),
             l1_ratio=L1_RATIO,
             solver=OPTIMIZERS[solver],
             momentum=float(momentum),
