@@ -1,7 +1,6 @@
 """Regularized multi-layer perceptrons for scikit-learn, trained by Numba kernels."""
 
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "__version__"]

@@ -54,6 +54,7 @@ from ._training import (
     run_epoch,
     total_penalty,
 )
+from ._version import __version__
 
 try:  # scipy renamed L-BFGS-B's verbosity option; sklearn keeps the shim
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
@@ -64,6 +65,10 @@ except ImportError:  # pragma: no cover
 
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# The layout of a saved estimator's state. Raise it when a release changes what
+# __getstate__ holds, and teach __setstate__ to read the older formats.
+_STATE_FORMAT = 1
 # Rows per chunk when predicting: memory stays bounded on large inputs, and in the
 # compiled path a chunk's hidden blocks stay in cache between a product and the
 # activation. The interpreted path (sparse or non-C-ordered X) pays a few
@@ -581,11 +586,53 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         n_iter = 0
         t = self.t_
         sample_index = np.arange(n_samples, dtype=np.int64)
-        last_good = params.copy()
         loss = getattr(self, "loss_", None)
 
+        # The state at the end of the last completed epoch. A kernel updates the
+        # weights and the optimizer's moments in place, batch by batch, so an epoch
+        # that overflows or is interrupted is undone from these copies.
+        last_good = params.copy()
+        last_moments = [
+            m.copy() for m in (state["first"], state["second"]) if m is not None
+        ]
+
+        def commit():
+            last_good[:] = params
+            for saved, m in zip(last_moments, (state["first"], state["second"])):
+                saved[:] = m
+            return dict(
+                n_iter=n_iter,
+                t=t,
+                loss=loss,
+                step=state["step"],
+                learning_rate=state["learning_rate"],
+                best_loss=best_loss,
+                best_validation_score=best_validation_score,
+                best_params=best_params,
+                no_improvement=no_improvement,
+                lengths=(
+                    len(loss_curve),
+                    len(validation_scores),
+                    len(validation_losses),
+                ),
+            )
+
+        def rollback(committed):
+            params[:] = last_good
+            for saved, m in zip(last_moments, (state["first"], state["second"])):
+                m[:] = saved
+            state["step"] = committed["step"]
+            state["learning_rate"] = committed["learning_rate"]
+            for curve, length in zip(
+                (loss_curve, validation_scores, validation_losses),
+                committed["lengths"],
+            ):
+                del curve[length:]
+
+        committed = commit()
         try:
             for _ in range(self.max_iter):
+                committed = commit()
                 if self.shuffle:
                     # The draw of sklearn.utils.shuffle (a permutation of arange
                     # applied to the current order), without its input checks,
@@ -596,8 +643,6 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                     order = sample_index
                 else:
                     order = _EMPTY_INT
-                last_good[:] = params
-                step_before = state["step"]
                 accumulated, state["step"] = run_epoch(
                     *kernel_X,
                     Y,
@@ -625,8 +670,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 )
                 epoch_loss = accumulated / n_samples
                 if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
-                    params[:] = last_good
-                    state["step"] = step_before
+                    rollback(committed)
                     warnings.warn(
                         f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
                         "training stopped there and the weights of the last finite "
@@ -723,10 +767,21 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                         stacklevel=4,
                     )
         except KeyboardInterrupt:
-            # The interrupted epoch is discarded: the weights are those of the
-            # last completed epoch.
-            params[:] = last_good
-            warnings.warn("Training interrupted by user.", stacklevel=4)
+            # The interrupted epoch is discarded, bookkeeping included: the model
+            # is that of the last completed epoch. With none completed, the
+            # interrupt propagates and the call leaves the estimator as it was.
+            rollback(committed)
+            n_iter, t, loss = committed["n_iter"], committed["t"], committed["loss"]
+            best_loss = committed["best_loss"]
+            best_validation_score = committed["best_validation_score"]
+            best_params = committed["best_params"]
+            if n_iter == 0:
+                raise
+            warnings.warn(
+                f"Training interrupted by user after {n_iter} completed epochs; "
+                "the model of the last completed epoch was kept.",
+                stacklevel=4,
+            )
 
         if early_stopping and np.isfinite(best_validation_score):
             params = best_params
@@ -961,6 +1016,25 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         """Per weight matrix, the fraction of its entries that are exactly 0.0."""
         check_is_fitted(self)
         return [float(np.mean(c == 0)) for c in self.coefs_]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skreg_version"] = __version__
+        state["_skreg_state_format"] = _STATE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_skreg_version", "unknown")
+        state_format = state.pop("_skreg_state_format", _STATE_FORMAT)
+        if state_format > _STATE_FORMAT:
+            raise ValueError(
+                f"This {type(self).__name__} was saved by skreg {version}, in a "
+                f"format (version {state_format}) that skreg {__version__} cannot "
+                f"read. Load it with skreg {version} or later, or refit it with "
+                f"skreg {__version__}."
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1349,6 +1423,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
+            self._check_two_classes(self._label_binarizer)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -1368,6 +1443,17 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         return X, y, np.ascontiguousarray(Y)
+
+    def _check_two_classes(self, binarizer):
+        # One class gives nothing to learn, and a binarizer of one class a target
+        # of zeros: say so rather than fit a constant.
+        multilabel = binarizer.y_type_.startswith("multilabel")
+        if not multilabel and len(binarizer.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                "data, but the data contains only one class: "
+                f"{binarizer.classes_[0]!r}."
+            )
 
     def _score_output(self, y, output, sample_weight):
         if not np.isfinite(output).all():
@@ -1468,6 +1554,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                     self._label_binarizer.fit(y)
                 else:
                     self._label_binarizer.fit(classes)
+                self._check_two_classes(self._label_binarizer)
                 self.classes_ = self._label_binarizer.classes_
         except BaseException:
             self.__dict__.clear()
