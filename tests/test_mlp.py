@@ -13,7 +13,6 @@ from sklearn.base import clone
 from sklearn.datasets import (
     make_classification,
     make_multilabel_classification,
-    make_regression,
 )
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_selection import SelectFromModel
@@ -29,18 +28,6 @@ from threadpoolctl import threadpool_limits
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(200, 10, n_informative=5, n_classes=3, random_state=0)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def regression():
-    X, y = make_regression(200, 10, noise=1.0, random_state=0)
-    return X, y / y.std()
 
 
 def _equal_models(a, b):

@@ -19,27 +19,14 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.preprocessing import StandardScaler
 
 import skreg
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(200, 10, n_informative=5, n_classes=3, random_state=0)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def regression():
-    X, y = make_regression(200, 10, noise=1.0, random_state=0)
-    return X, y / y.std()
 
 
 def _state(model, fitted_only):
