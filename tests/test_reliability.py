@@ -160,6 +160,20 @@ class _Interrupt:
         return result
 
 
+def _assert_interrupted_fit_keeps(params, X, y, monkeypatch, completed):
+    """A fit with the interrupt patched in equals a fit of ``completed`` epochs."""
+    model = RegularizedMLPClassifier(**params)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X, y)
+    monkeypatch.undo()
+    assert model.n_iter_ == completed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = RegularizedMLPClassifier(**{**params, "max_iter": completed})
+        reference.fit(X, y)
+    _assert_same_state(model, reference, fitted_only=True)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("after", [False, True])
 def test_interrupted_fit_keeps_the_last_completed_epoch(
@@ -168,15 +182,7 @@ def test_interrupted_fit_keeps_the_last_completed_epoch(
     X, y = data
     params = dict(FAST, solver=solver, penalty="l1", dropout=0.2, max_iter=6)
     monkeypatch.setattr(_mlp, "run_epoch", _Interrupt(_mlp.run_epoch, 4, after))
-    model = RegularizedMLPClassifier(**params)
-    with pytest.warns(UserWarning, match="interrupted"):
-        model.fit(X, y)
-    monkeypatch.undo()
-    assert model.n_iter_ == 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference = RegularizedMLPClassifier(**{**params, "max_iter": 3}).fit(X, y)
-    _assert_same_state(model, reference, fitted_only=True)
+    _assert_interrupted_fit_keeps(params, X, y, monkeypatch, completed=3)
 
 
 def test_interrupt_during_validation_keeps_the_last_completed_epoch(data, monkeypatch):
@@ -188,15 +194,7 @@ def test_interrupt_during_validation_keeps_the_last_completed_epoch(data, monkey
     monkeypatch.setattr(
         RegularizedMLPClassifier, "_score_output", lambda *args: score(*args)
     )
-    model = RegularizedMLPClassifier(**params)
-    with pytest.warns(UserWarning, match="interrupted"):
-        model.fit(X, y)
-    monkeypatch.undo()
-    assert model.n_iter_ == 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference = RegularizedMLPClassifier(**{**params, "max_iter": 2}).fit(X, y)
-    _assert_same_state(model, reference, fitted_only=True)
+    _assert_interrupted_fit_keeps(params, X, y, monkeypatch, completed=2)
 
 
 @pytest.mark.parametrize("warm_start", [False, True])
