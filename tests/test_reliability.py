@@ -14,13 +14,18 @@ import sys
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import (
+    ConvergenceWarning,
+    InconsistentVersionWarning,
+    NotFittedError,
+)
 
 import skreg
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp
@@ -431,6 +436,45 @@ def test_skops_round_trip_trusts_only_skreg_types(data, Estimator, tmp_path):
     np.testing.assert_array_equal(
         getattr(restored, predict)(X), getattr(model, predict)(X)
     )
+
+
+_SAVED = sorted((Path(__file__).parent / "data").glob("skreg-*.*"))
+
+
+@pytest.mark.parametrize("path", _SAVED, ids=[p.name for p in _SAVED])
+def test_models_saved_by_released_versions_load(path):
+    # Files written by tests/data/save_models.py with each release: the models
+    # load and give the outputs they gave when they were saved.
+    with warnings.catch_warnings():
+        # scikit-learn warns when its own version changed since the save.
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        if path.suffix == ".skops":
+            sio = pytest.importorskip("skops.io")
+            untrusted = sio.get_untrusted_types(file=path)
+            assert all(name.startswith("skreg.") for name in untrusted), untrusted
+            saved = sio.load(path, trusted=untrusted)
+        else:
+            with open(path, "rb") as f:
+                saved = pickle.load(f)
+    assert path.name == f"skreg-{saved['version']}{path.suffix}"
+    X = saved["X"]
+    np.testing.assert_allclose(
+        saved["classifier"].predict_proba(X), saved["predict_proba"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        saved["regressor"].predict(X), saved["predict"], rtol=1e-12, atol=1e-14
+    )
+    # A loaded model trains on.
+    y = saved["classifier"].predict(X)
+    saved["classifier"].partial_fit(X, y)
+    assert len(saved["classifier"].loss_curve_) == 21
+
+
+def test_saved_model_files_cover_the_current_version():
+    # A release adds its files; a version bump without them fails here.
+    names = {p.name for p in _SAVED}
+    assert f"skreg-{skreg.__version__}.pkl" in names
+    assert f"skreg-{skreg.__version__}.skops" in names
 
 
 # ------------------------------------------------------------------ memory
