@@ -19,6 +19,7 @@ from sklearn.base import (
     ClassifierMixin,
     RegressorMixin,
     _fit_context,
+    clone,
     is_classifier,
 )
 from sklearn.exceptions import ConvergenceWarning
@@ -65,6 +66,9 @@ except ImportError:  # pragma: no cover
 
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Rows per chunk when a gradient is summed over the whole data set.
+_GRADIENT_CHUNK = 4096
 
 # The layout of a saved estimator's state. Raise it when a release changes what
 # __getstate__ holds, and teach __setstate__ to read the older formats.
@@ -808,6 +812,95 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         )
         penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
         return float(loss_sum / sample_weight.sum() + penalty)
+
+    def _initial_gradient(self, X, y, sample_weight=None):
+        """Gradient of the weighted mean loss per weight matrix, at the initial weights.
+
+        The initial weights are those a fit of this estimator would draw from its
+        ``random_state``. The estimator itself is left untouched. Rows are taken in
+        chunks, so the memory needed is that of a few training batches.
+        """
+        estimator = clone(self).set_params(warm_start=False)
+        hidden_sizes = estimator._hidden_sizes()
+        _, dropout = estimator._check_options(hidden_sizes)
+        X, y_labels, Y = estimator._validate_input(X, y, False, reset=True)
+        sample_weight = estimator._sample_weight(sample_weight, X, y_labels, False)
+        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
+        layout = Layout(layer_units)
+        random_state = check_random_state(estimator.random_state)
+        estimator._initialize(Y, layer_units, X.dtype, random_state)
+        params = layout.pack(estimator.coefs_, estimator.intercepts_, X.dtype)
+        cfg = estimator._config(X.dtype, 0)
+        n_samples = X.shape[0]
+        chunk = min(n_samples, _GRADIENT_CHUNK)
+        no_dropout = np.zeros_like(dropout)
+        offsets, size = layout.work_offsets(chunk, False, no_dropout)
+        work = np.empty(size, dtype=X.dtype)
+        grad = np.empty_like(params)
+        total = np.zeros(params.shape, dtype=np.float64)
+        rows = np.empty(chunk, dtype=np.int64)
+        kernel_X = estimator._kernel_input(X)
+        alphas = np.zeros(len(layer_units) - 1)
+        weight = 0.0
+        for start in range(0, n_samples, chunk):
+            stop = min(start + chunk, n_samples)
+            _, chunk_weight = batch_objective_gradient(
+                *kernel_X,
+                Y,
+                sample_weight,
+                _EMPTY_INT,
+                start,
+                stop,
+                rows,
+                params,
+                grad,
+                layout.units,
+                layout.coef_offsets,
+                layout.intercept_offsets,
+                alphas,
+                None,
+                work,
+                offsets,
+                cfg,
+                0,
+            )
+            # Each chunk's gradient is of its own weighted mean.
+            total += chunk_weight * grad
+            weight += chunk_weight
+        coefs, _ = layout.unpack(total / weight)
+        return coefs
+
+    def _penalty_value(self):
+        """The penalty of the fitted weights at the current ``alpha``."""
+        alphas, _ = self._check_options(self._hidden_sizes())
+        layout = Layout(self._layer_units())
+        dtype = self.coefs_[0].dtype
+        params = layout.pack(self.coefs_, self.intercepts_, dtype)
+        cfg = self._config(dtype, 0)
+        return float(
+            total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
+        )
+
+    def _mean_loss(self, X, y, sample_weight=None):
+        """Weighted mean loss of the fitted model on ``X, y``, without the penalty."""
+        X, y_labels, Y = self._validate_input(X, y, True, reset=False)
+        sample_weight = self._sample_weight(sample_weight, X, y_labels, False)
+        dtype = self.coefs_[0].dtype
+        output = self._forward(
+            X.astype(dtype, copy=False), self.coefs_, self.intercepts_
+        )
+        rows = np.arange(output.shape[0], dtype=np.int64)
+        empty = np.zeros((0, output.shape[1]), dtype=dtype)
+        loss_sum = loss_and_delta(
+            output,
+            Y.astype(dtype, copy=False),
+            sample_weight.astype(dtype, copy=False),
+            rows,
+            empty,
+            LOSSES[self._loss_name()],
+            float(np.finfo(dtype).eps),
+        )
+        return float(loss_sum / sample_weight.sum())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -1,0 +1,948 @@
+"""Regularization paths, and the cross-validated estimators built on them.
+
+A path fits one estimator along a grid of ``alpha`` values, each fit warm-started
+from the weights of the one before: a model near the solution of the next problem
+needs far fewer epochs than a fresh one. ``RegularizedMLPClassifierCV`` and
+``RegularizedMLPRegressorCV`` fit one path per cross-validation fold (and per
+``l1_ratio`` and ``dropout`` in their grids), score every point of it on the fold's
+held-out part, and refit the best point on all the data. The training itself is the
+estimators' own ``fit``; nothing here touches a kernel.
+"""
+
+import copy
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
+
+# Parameters of the base estimators that the CV estimators do not take: ``alphas``
+# replaces ``alpha``, and the path itself warm-starts its fits.
+_REPLACED = ("alpha", "warm_start")
+
+# With early_stopping="auto", the fits of a path stop early when their validation
+# split would hold at least this many samples.
+_AUTO_MIN_VALIDATION = 20
+
+
+def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
+    """The strongest ``alpha`` of an automatic grid.
+
+    At the initial weights, the mean loss has gradient ``g``. An L1 term of strength
+    ``rho * alpha >= max |g|`` outweighs every weight's gradient, and a group term
+    of strength ``(1 - rho) * alpha * sqrt(n_out) >= max_i ||g[i, :]||`` every row's:
+    the proximal steps then push every weight to zero, so the grid starts where the
+    penalty switches the whole network off. L2, which never zeroes a weight, takes
+    the L1 scale.
+    """
+    gradients = estimator._initial_gradient(X, y, sample_weight)
+    l1_scale = max(float(np.max(np.abs(g))) for g in gradients)
+    group_scale = max(
+        float(np.max(np.linalg.norm(g, axis=1)) / np.sqrt(g.shape[1]))
+        for g in gradients
+    )
+    penalty = estimator.penalty
+    tops = []
+    for rho in l1_ratios:
+        if penalty in ("l1", "l2"):
+            top = l1_scale
+        elif penalty == "elasticnet":
+            top = l1_scale / rho if rho > 0 else l1_scale
+        elif penalty == "group_lasso":
+            top = group_scale
+        else:  # sparse group lasso: whichever part switches a weight off first
+            top = min(
+                l1_scale / rho if rho > 0 else np.inf,
+                group_scale / (1 - rho) if rho < 1 else np.inf,
+            )
+        tops.append(top)
+    top = max(tops)
+    if not np.isfinite(top) or top <= 0:
+        raise ValueError(
+            "The automatic alpha grid needs a nonzero loss gradient at the initial "
+            "weights, and the gradient is zero (or not finite) for this data. Pass "
+            "the alphas explicitly."
+        )
+    return top
+
+
+def _alpha_grid(estimator, X, y, sample_weight, alphas, eps, l1_ratios):
+    """The alphas to fit, in decreasing order."""
+    if isinstance(alphas, Integral):
+        top = _alpha_max(estimator, X, y, sample_weight, l1_ratios)
+        return np.geomspace(top, top * eps, num=alphas)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if alphas.ndim != 1 or alphas.size == 0:
+        raise ValueError(
+            f"alphas must be an int or a non-empty 1-D sequence, got shape "
+            f"{alphas.shape}."
+        )
+    if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+        raise ValueError(f"alphas must be finite and >= 0, got {alphas}.")
+    return np.sort(alphas)[::-1]
+
+
+def _check_path_estimator(estimator):
+    if not isinstance(estimator, (RegularizedMLPClassifier, RegularizedMLPRegressor)):
+        raise TypeError(
+            "estimator must be a RegularizedMLPClassifier or a "
+            f"RegularizedMLPRegressor, got {type(estimator).__name__}."
+        )
+    if estimator.penalty is None:
+        raise ValueError(
+            "penalty=None has no alpha to vary: choose a penalty ('l2', 'l1', "
+            "'elasticnet', 'group_lasso' or 'sparse_group_lasso')."
+        )
+
+
+def _path_fits(estimator, X, y, sample_weight, alphas):
+    """Fit ``estimator`` (a fresh clone) at each alpha, in the order given.
+
+    Yields the estimator after each fit; it is the same object every time, refitted
+    with ``warm_start=True`` from the weights of the fit before, so a caller keeps
+    what it needs before asking for the next point.
+    """
+    path = clone(estimator).set_params(warm_start=True)
+    for alpha in alphas:
+        path.set_params(alpha=float(alpha))
+        start = time.perf_counter()
+        path.fit(X, y, sample_weight=sample_weight)
+        yield path, time.perf_counter() - start
+
+
+@validate_params(
+    {
+        "estimator": [RegularizedMLPClassifier, RegularizedMLPRegressor],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "sample_weight": ["array-like", None],
+        "return_estimators": ["boolean"],
+    },
+    prefer_skip_nested_validation=False,
+)
+def regularization_path(
+    estimator,
+    X,
+    y,
+    *,
+    alphas=10,
+    eps=1e-3,
+    sample_weight=None,
+    return_estimators=False,
+):
+    """Fit an estimator along a grid of alphas, each fit warm-started from the last.
+
+    The fits run from the weakest penalty to the strongest, each starting from the
+    weights of the one before (``warm_start=True``, with a fresh optimizer and
+    convergence state, as a refit after ``set_params(alpha=...)`` does). The results
+    are returned in decreasing order of alpha, as scikit-learn's ``lasso_path``
+    returns them.
+
+    Parameters
+    ----------
+    estimator : RegularizedMLPClassifier or RegularizedMLPRegressor
+        The model to fit. It is cloned and left unchanged; its ``alpha`` is
+        replaced by each value of the grid, every other parameter is kept.
+
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The input data.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        The targets.
+
+    alphas : int or array-like of float, default=10
+        The grid. An int asks for that many values spaced evenly on a log scale from
+        ``alpha_max`` down to ``eps * alpha_max``, where ``alpha_max`` is the
+        strength at which the penalty outweighs the gradient of every weight at the
+        initial weights (see Notes). A sequence is used as given, sorted.
+
+    eps : float, default=1e-3
+        The ratio of the weakest to the strongest alpha of an automatic grid.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights, passed to every fit.
+
+    return_estimators : bool, default=False
+        Also return a fitted copy of the estimator at each alpha.
+
+    Returns
+    -------
+    path : :class:`~sklearn.utils.Bunch`
+        With, for each alpha (index ``i``, alphas decreasing):
+
+        alphas : ndarray of shape (n_alphas,)
+            The grid, decreasing.
+        coefs : list of list of ndarray
+            ``coefs[i]`` is the fit's ``coefs_`` (copies).
+        intercepts : list of list of ndarray
+            ``intercepts[i]`` is the fit's ``intercepts_`` (copies).
+        loss : ndarray of shape (n_alphas,)
+            Weighted mean training loss of the fitted weights, without the penalty.
+        objective : ndarray of shape (n_alphas,)
+            The same plus the penalty: what the fit minimises.
+        sparsity : ndarray of shape (n_alphas, n_layers - 1)
+            The fit's ``sparsity_``: per weight matrix, the fraction of zeros.
+        n_iter : ndarray of shape (n_alphas,)
+            Epochs (or L-BFGS iterations) each fit ran.
+        fit_time : ndarray of shape (n_alphas,)
+            Seconds each fit took.
+        estimators : list of estimator
+            Only with ``return_estimators=True``: fitted copies.
+
+    See Also
+    --------
+    RegularizedMLPClassifierCV : Cross-validated alpha, with a path per fold.
+    RegularizedMLPRegressorCV : Cross-validated alpha, with a path per fold.
+
+    Notes
+    -----
+    Why from weak to strong, when linear-model paths (glmnet, ``lasso_path``) go
+    from strong to weak: in a network, a hidden unit whose incoming or outgoing
+    weights are all zero receives a zero gradient, so once a strong penalty has
+    switched a unit off, no weaker penalty can switch it back on. A path that starts
+    where every weight is zero stays there. Going from the dense model to sparser
+    ones, every unit a penalty keeps was there to keep (LassoNet, Lemhadri et al.
+    2021, fits its paths in this direction for this reason).
+
+    The top of an automatic grid: with ``g`` the gradient of the mean loss at the
+    initial weights and ``rho`` the L1 share (1 for ``"l1"``, ``l1_ratio`` for
+    ``"elasticnet"`` and ``"sparse_group_lasso"``), ``alpha_max`` is ``max |g| /
+    rho`` for the L1 part, and ``max_i ||g[i, :]||_2 / ((1 - rho) sqrt(n_out))``
+    over the rows of each weight matrix for the group part (``rho = 0`` for
+    ``"group_lasso"``). ``"l2"`` takes the L1 value, ``max |g|``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skreg import RegularizedMLPClassifier, regularization_path
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = RegularizedMLPClassifier((16,), penalty="l1", max_iter=50,
+    ...                                  early_stopping=True, random_state=0)
+    >>> path = regularization_path(model, scale(X), y, alphas=5)
+    >>> path.alphas.shape, len(path.coefs), path.sparsity.shape
+    ((5,), 5, (5, 2))
+    >>> bool(path.sparsity[0].min() > path.sparsity[-1].max())
+    True
+    """
+    _check_path_estimator(estimator)
+    alphas = _alpha_grid(
+        estimator, X, y, sample_weight, alphas, eps, [estimator.l1_ratio]
+    )
+    n_alphas = alphas.shape[0]
+    coefs, intercepts, estimators = [], [], []
+    loss, objective = np.empty(n_alphas), np.empty(n_alphas)
+    n_iter, fit_time = np.empty(n_alphas, dtype=np.int64), np.empty(n_alphas)
+    sparsity = []
+    # Fitted from the weakest alpha (the last) to the strongest (the first).
+    order = range(n_alphas - 1, -1, -1)
+    fits = _path_fits(estimator, X, y, sample_weight, alphas[::-1])
+    for i, (fitted, seconds) in zip(order, fits):
+        coefs.append([c.copy() for c in fitted.coefs_])
+        intercepts.append([b.copy() for b in fitted.intercepts_])
+        loss[i] = fitted._mean_loss(X, y, sample_weight)
+        objective[i] = loss[i] + fitted._penalty_value()
+        sparsity.append(fitted.sparsity_)
+        n_iter[i] = fitted.n_iter_
+        fit_time[i] = seconds
+        if return_estimators:
+            copied = copy.deepcopy(fitted)
+            estimators.append(copied.set_params(warm_start=estimator.warm_start))
+    result = Bunch(
+        alphas=alphas,
+        coefs=coefs[::-1],
+        intercepts=intercepts[::-1],
+        loss=loss,
+        objective=objective,
+        sparsity=np.array(sparsity[::-1]),
+        n_iter=n_iter,
+        fit_time=fit_time,
+    )
+    if return_estimators:
+        result.estimators = estimators[::-1]
+    return result
+
+
+def _fold_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
+    """One fold's path: the test score, epochs and times at each alpha (in order)."""
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    weight = None if sample_weight is None else sample_weight[train]
+    n_alphas = len(alphas)
+    scores, n_iter = np.empty(n_alphas), np.empty(n_alphas, dtype=np.int64)
+    fit_time, score_time = np.empty(n_alphas), np.empty(n_alphas)
+    fits = _path_fits(estimator, X_train, y_train, weight, alphas)
+    for i, (fitted, seconds) in enumerate(fits):
+        start = time.perf_counter()
+        scores[i] = scorer(fitted, X_test, y_test)
+        score_time[i] = time.perf_counter() - start
+        fit_time[i] = seconds
+        n_iter[i] = fitted.n_iter_
+    return scores, n_iter, fit_time, score_time
+
+
+class _RegularizedMLPCVMixin:
+    """The search shared by the two cross-validated estimators."""
+
+    _cv_constraints: dict = {
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "l1_ratios": ["array-like", None],
+        "dropouts": ["array-like", None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "refit": ["boolean"],
+    }
+
+    def _base_estimator(self, n_samples):
+        """The estimator each path fits, for training data of ``n_samples`` rows."""
+        params = self.get_params(deep=False)
+        for name in self._cv_constraints:
+            if name != "early_stopping":
+                params.pop(name)
+        if self.early_stopping == "auto":
+            n_validation = self.validation_fraction * n_samples
+            params["early_stopping"] = bool(n_validation >= _AUTO_MIN_VALIDATION)
+        return self._base_class(**params)
+
+    def _grid(self):
+        """The (l1_ratio, dropout) pairs, each of which gets its own path."""
+        l1_ratios = [self.l1_ratio] if self.l1_ratios is None else list(self.l1_ratios)
+        dropouts = [self.dropout] if self.dropouts is None else list(self.dropouts)
+        if not l1_ratios or not dropouts:
+            raise ValueError("l1_ratios and dropouts must not be empty.")
+        for rho in l1_ratios:
+            if not (isinstance(rho, Real) and 0 <= rho <= 1):
+                raise ValueError(
+                    "Each l1_ratio in l1_ratios must be a float in [0, 1], got "
+                    f"{rho!r}."
+                )
+        return l1_ratios, dropouts, [(r, d) for r in l1_ratios for d in dropouts]
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit a path per fold and grid point, pick the best alpha, and refit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights for training (each fold's training part, and the
+            refit). Scores are unweighted, as in ``GridSearchCV``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+            dtype=(np.float64, np.float32),
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        base = self._base_estimator(X.shape[0])
+        _check_path_estimator(base)
+        l1_ratios, dropouts, grid = self._grid()
+        alphas = _alpha_grid(
+            base.set_params(l1_ratio=l1_ratios[0], dropout=dropouts[0]),
+            X,
+            y,
+            sample_weight,
+            self.alphas,
+            self.eps,
+            l1_ratios,
+        )
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        splits = list(cv.split(X, y))
+        scorer = check_scoring(base, scoring=self.scoring)
+        increasing = alphas[::-1]
+        tasks = [
+            (point, fold, train, test)
+            for point in range(len(grid))
+            for fold, (train, test) in enumerate(splits)
+        ]
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_path)(
+                self._base_estimator(len(train)).set_params(
+                    l1_ratio=grid[point][0], dropout=grid[point][1]
+                ),
+                X,
+                y,
+                sample_weight,
+                train,
+                test,
+                increasing,
+                scorer,
+            )
+            for point, fold, train, test in tasks
+        )
+        self._store_results(alphas, grid, splits, tasks, results)
+
+        if self.refit:
+            l1_ratio, dropout = self.l1_ratio_, self.dropout_
+            refit_alphas = increasing[increasing <= self.alpha_]
+            start = time.perf_counter()
+            estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
+            fits = _path_fits(estimator, X, y, sample_weight, refit_alphas)
+            *_, (fitted, _) = fits
+            self.refit_time_ = time.perf_counter() - start
+            # The refitted model's state becomes this estimator's, so prediction,
+            # pruning and the fitted attributes are the base class's own.
+            for name, value in vars(fitted).items():
+                fitted_attribute = name.endswith("_") or name.startswith("_")
+                if fitted_attribute and name not in (
+                    "n_features_in_",
+                    "feature_names_in_",
+                ):
+                    setattr(self, name, value)
+        else:
+            for name in ("coefs_", "intercepts_"):
+                self.__dict__.pop(name, None)
+        return self
+
+    def _store_results(self, alphas, grid, splits, tasks, results):
+        n_alphas, n_points, n_splits = len(alphas), len(grid), len(splits)
+        # Paths ran weakest first; the results are stored strongest first.
+        shape = (n_points, n_splits, n_alphas)
+        scores, n_iter = np.empty(shape), np.empty(shape, dtype=np.int64)
+        fit_time, score_time = np.empty(shape), np.empty(shape)
+        for (point, fold, _, _), (s, it, ft, st) in zip(tasks, results):
+            scores[point, fold] = s[::-1]
+            n_iter[point, fold] = it[::-1]
+            fit_time[point, fold] = ft[::-1]
+            score_time[point, fold] = st[::-1]
+
+        def flat(values):  # (point, split, alpha) -> (split, point * n_alphas + alpha)
+            return values.transpose(1, 0, 2).reshape(n_splits, -1)
+
+        scores, n_iter = flat(scores), flat(n_iter)
+        fit_time, score_time = flat(fit_time), flat(score_time)
+        params = [
+            {"alpha": float(a), "l1_ratio": rho, "dropout": drop}
+            for rho, drop in grid
+            for a in alphas
+        ]
+        results = {
+            "mean_fit_time": fit_time.mean(axis=0),
+            "std_fit_time": fit_time.std(axis=0),
+            "mean_score_time": score_time.mean(axis=0),
+            "std_score_time": score_time.std(axis=0),
+        }
+        for name in ("alpha", "l1_ratio", "dropout"):
+            column = np.empty(len(params), dtype=object)
+            column[:] = [p[name] for p in params]
+            results[f"param_{name}"] = column
+        results["params"] = params
+        for split in range(n_splits):
+            results[f"split{split}_test_score"] = scores[split]
+        mean = scores.mean(axis=0)
+        results["mean_test_score"] = mean
+        results["std_test_score"] = scores.std(axis=0)
+        # As GridSearchCV: NaN scores rank last, ties share the smaller rank.
+        ranked = np.where(np.isnan(mean), -np.inf, mean)
+        order = np.argsort(-ranked, kind="stable")
+        rank = np.empty(len(mean), dtype=np.int32)
+        rank[order] = np.arange(1, len(mean) + 1)
+        for i in range(1, len(order)):
+            if ranked[order[i]] == ranked[order[i - 1]]:
+                rank[order[i]] = rank[order[i - 1]]
+        results["rank_test_score"] = rank
+        results["mean_n_iter"] = n_iter.mean(axis=0)
+
+        best = int(order[0])
+        self.cv_results_ = results
+        self.best_index_ = best
+        self.best_score_ = float(mean[best])
+        self.best_params_ = dict(params[best])
+        self.alpha_ = params[best]["alpha"]
+        self.l1_ratio_ = params[best]["l1_ratio"]
+        self.dropout_ = params[best]["dropout"]
+        self.alphas_ = alphas
+        self.n_splits_ = n_splits
+
+    def __sklearn_is_fitted__(self):
+        return "coefs_" in self.__dict__
+
+    def _forward_checked(self, X):
+        if "alpha_" in self.__dict__ and "coefs_" not in self.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} was fitted with refit=False: it holds "
+                "the search results (alpha_, cv_results_) but no model. Set "
+                f"refit=True, or fit {self._base_class.__name__}(alpha=alpha_, ...)."
+            )
+        return super()._forward_checked(X)
+
+    # The base classes' model code reads these; the fitted model's values stand in.
+    @property
+    def alpha(self):
+        return self.alpha_
+
+    warm_start = False
+
+
+def _never(estimator):
+    raise AttributeError(
+        f"{type(estimator).__name__} fits whole paths and has no partial_fit; "
+        "continue training a RegularizedMLPClassifier or RegularizedMLPRegressor "
+        "built with alpha=alpha_."
+    )
+
+
+def _cv_constraints(base):
+    constraints = {
+        k: v for k, v in base._parameter_constraints.items() if k not in _REPLACED
+    }
+    constraints.update(_RegularizedMLPCVMixin._cv_constraints)
+    return constraints
+
+
+class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifier):
+    """Classifier that picks ``alpha`` by cross-validation over warm-started paths.
+
+    For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
+    :func:`regularization_path` is fitted on the fold's training part, from the
+    weakest alpha to the strongest, each fit warm-started from the last; every
+    point is scored on the fold's held-out part. The point with the best mean score
+    is refitted on all the data, along the same path up to that alpha, and this
+    estimator then predicts as that model.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, ... : see RegularizedMLPClassifier
+        Every parameter of :class:`RegularizedMLPClassifier` but ``alpha`` (the grid
+        replaces it) and ``warm_start`` (the path warm-starts its fits), with the
+        same meaning and default, except the default of ``early_stopping``.
+
+    early_stopping : "auto" or bool, default="auto"
+        Each fit of a path holds out ``validation_fraction`` of its training data
+        and stops when the validation score has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, keeping its best epoch. This is where the speed
+        comes from: a fit warm-started near its solution stops within a few epochs,
+        while with ``early_stopping=False`` every fit runs until its training loss
+        converges. "auto" turns it on when the validation split of a fit would hold
+        at least 20 samples (a path on a fold, or the refit).
+
+    alphas : int or array-like of float, default=10
+        The grid of penalty strengths: an int for that many values on a log scale
+        from ``alpha_max`` down to ``eps * alpha_max`` (computed on the whole data,
+        see :func:`regularization_path`), or the values themselves.
+
+    eps : float, default=1e-3
+        Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    l1_ratios : array-like of float, default=None
+        L1 shares to search, each with its own path. None searches ``l1_ratio``
+        alone.
+
+    dropouts : array-like, default=None
+        Dropout rates to search (floats, or one sequence of per-layer rates per
+        entry), each with its own path. None searches ``dropout`` alone.
+
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``: None for 5-fold, an int for that many folds
+        (stratified ``KFold``), or a splitter.
+
+    scoring : str or callable, default=None
+        The score to maximise, as in ``GridSearchCV``. None uses the estimator's
+        ``score``: accuracy.
+
+    n_jobs : int, default=None
+        Number of paths fitted in parallel (one per fold and grid point), through
+        joblib: ``joblib.parallel_backend("dask")`` sends them to a Dask cluster.
+        None means 1 unless in a joblib context.
+
+    refit : bool, default=True
+        Refit the best point on all the data. With False, only the search results
+        are kept and the estimator cannot predict.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The alpha of the best point.
+
+    l1_ratio_ : float
+        The l1_ratio of the best point.
+
+    dropout_ : float or list of float
+        The dropout of the best point.
+
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, decreasing.
+
+    cv_results_ : dict of ndarray
+        As ``GridSearchCV``'s: ``mean_fit_time``, ``std_fit_time``,
+        ``mean_score_time``, ``std_score_time``, ``param_alpha``,
+        ``param_l1_ratio``, ``param_dropout``, ``params``, ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, plus
+        ``mean_n_iter``, the epochs a fit ran on average. Points are ordered by
+        l1_ratio, then dropout, then decreasing alpha.
+
+    best_score_ : float
+        Mean cross-validated score of the best point.
+
+    best_params_ : dict
+        ``alpha``, ``l1_ratio`` and ``dropout`` of the best point.
+
+    best_index_ : int
+        Index of the best point in ``cv_results_``.
+
+    n_splits_ : int
+        Number of cross-validation folds.
+
+    refit_time_ : float
+        Seconds the refit took (with ``refit=True``).
+
+    coefs_, intercepts_, loss_curve_, n_iter_, ... : see RegularizedMLPClassifier
+        The refitted model's attributes (with ``refit=True``).
+
+    See Also
+    --------
+    RegularizedMLPClassifier : The estimator at one alpha.
+    regularization_path : The path of one fit.
+
+    Notes
+    -----
+    On the same grid and folds, the search fits far fewer epochs than a
+    ``GridSearchCV`` over :class:`RegularizedMLPClassifier`, which fits every point
+    from scratch: see the performance page of the documentation for measured
+    ratios.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skreg import RegularizedMLPClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> search = RegularizedMLPClassifierCV((16,), penalty="l1", alphas=4, cv=3,
+    ...                                     max_iter=50, random_state=0)
+    >>> search.fit(scale(X), y).alphas_.shape
+    (4,)
+    >>> bool(search.best_score_ > 0.9)
+    True
+    """
+
+    _base_class = RegularizedMLPClassifier
+    _parameter_constraints: dict = _cv_constraints(RegularizedMLPClassifier)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
+        class_weight=None,
+        alphas=10,
+        eps=1e-3,
+        l1_ratios=None,
+        dropouts=None,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.noise_std = noise_std
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.alphas = alphas
+        self.eps = eps
+        self.l1_ratios = l1_ratios
+        self.dropouts = dropouts
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+
+    @available_if(_never)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Not available: the search fits whole paths."""
+
+
+class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor):
+    """Regressor that picks ``alpha`` by cross-validation over warm-started paths.
+
+    For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
+    :func:`regularization_path` is fitted on the fold's training part, from the
+    weakest alpha to the strongest, each fit warm-started from the last; every
+    point is scored on the fold's held-out part. The point with the best mean score
+    is refitted on all the data, along the same path up to that alpha, and this
+    estimator then predicts as that model.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, ... : see RegularizedMLPRegressor
+        Every parameter of :class:`RegularizedMLPRegressor` but ``alpha`` (the grid
+        replaces it) and ``warm_start`` (the path warm-starts its fits), with the
+        same meaning and default, except the default of ``early_stopping``.
+
+    early_stopping : "auto" or bool, default="auto"
+        Each fit of a path holds out ``validation_fraction`` of its training data
+        and stops when the validation score has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, keeping its best epoch. This is where the speed
+        comes from: a fit warm-started near its solution stops within a few epochs,
+        while with ``early_stopping=False`` every fit runs until its training loss
+        converges. "auto" turns it on when the validation split of a fit would hold
+        at least 20 samples (a path on a fold, or the refit).
+
+    alphas : int or array-like of float, default=10
+        The grid of penalty strengths: an int for that many values on a log scale
+        from ``alpha_max`` down to ``eps * alpha_max`` (computed on the whole data,
+        see :func:`regularization_path`), or the values themselves.
+
+    eps : float, default=1e-3
+        Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    l1_ratios : array-like of float, default=None
+        L1 shares to search, each with its own path. None searches ``l1_ratio``
+        alone.
+
+    dropouts : array-like, default=None
+        Dropout rates to search (floats, or one sequence of per-layer rates per
+        entry), each with its own path. None searches ``dropout`` alone.
+
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``: None for 5-fold, an int for that many folds
+        (``KFold``), or a splitter.
+
+    scoring : str or callable, default=None
+        The score to maximise, as in ``GridSearchCV``. None uses the estimator's
+        ``score``: R^2.
+
+    n_jobs : int, default=None
+        Number of paths fitted in parallel (one per fold and grid point), through
+        joblib: ``joblib.parallel_backend("dask")`` sends them to a Dask cluster.
+        None means 1 unless in a joblib context.
+
+    refit : bool, default=True
+        Refit the best point on all the data. With False, only the search results
+        are kept and the estimator cannot predict.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The alpha of the best point.
+
+    l1_ratio_ : float
+        The l1_ratio of the best point.
+
+    dropout_ : float or list of float
+        The dropout of the best point.
+
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, decreasing.
+
+    cv_results_ : dict of ndarray
+        As ``GridSearchCV``'s: ``mean_fit_time``, ``std_fit_time``,
+        ``mean_score_time``, ``std_score_time``, ``param_alpha``,
+        ``param_l1_ratio``, ``param_dropout``, ``params``, ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, plus
+        ``mean_n_iter``, the epochs a fit ran on average. Points are ordered by
+        l1_ratio, then dropout, then decreasing alpha.
+
+    best_score_ : float
+        Mean cross-validated score of the best point.
+
+    best_params_ : dict
+        ``alpha``, ``l1_ratio`` and ``dropout`` of the best point.
+
+    best_index_ : int
+        Index of the best point in ``cv_results_``.
+
+    n_splits_ : int
+        Number of cross-validation folds.
+
+    refit_time_ : float
+        Seconds the refit took (with ``refit=True``).
+
+    coefs_, intercepts_, loss_curve_, n_iter_, ... : see RegularizedMLPRegressor
+        The refitted model's attributes (with ``refit=True``).
+
+    See Also
+    --------
+    RegularizedMLPRegressor : The estimator at one alpha.
+    regularization_path : The path of one fit.
+
+    Notes
+    -----
+    On the same grid and folds, the search fits far fewer epochs than a
+    ``GridSearchCV`` over :class:`RegularizedMLPRegressor`, which fits every point
+    from scratch: see the performance page of the documentation for measured
+    ratios.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skreg import RegularizedMLPRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> search = RegularizedMLPRegressorCV((16,), alphas=[1e-3, 1e-2, 1e-1], cv=3,
+    ...                                    learning_rate_init=0.01, max_iter=100,
+    ...                                    random_state=0)
+    >>> search.fit(scale(X), scale(y)).alpha_ in search.alphas_
+    True
+    """
+
+    _base_class = RegularizedMLPRegressor
+    _parameter_constraints: dict = _cv_constraints(RegularizedMLPRegressor)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
+        alphas=10,
+        eps=1e-3,
+        l1_ratios=None,
+        dropouts=None,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.noise_std = noise_std
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
+        self.alphas = alphas
+        self.eps = eps
+        self.l1_ratios = l1_ratios
+        self.dropouts = dropouts
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+
+    @available_if(_never)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Not available: the search fits whole paths."""
