@@ -68,7 +68,7 @@ def run(quick=False):
         CV = RegularizedMLPClassifierCV if classifier else RegularizedMLPRegressorCV
         Split = StratifiedKFold if classifier else KFold
         folds = Split(5, shuffle=True, random_state=0)
-        common = dict(params, max_iter=200, random_state=0, early_stopping=True)
+        common = dict(params, random_state=0)
         cv_search = CV(alphas=10, cv=folds, **common)
         grid = None
         times = {"cv": [], "grid": []}

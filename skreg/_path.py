@@ -34,10 +34,6 @@ from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
 # replaces ``alpha``, and the path itself warm-starts its fits.
 _REPLACED = ("alpha", "warm_start")
 
-# With early_stopping="auto", the fits of a path stop early when their validation
-# split would hold at least this many samples.
-_AUTO_MIN_VALIDATION = 20
-
 
 def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
     """The strongest ``alpha`` of an automatic grid.
@@ -109,16 +105,19 @@ def _check_path_estimator(estimator):
         )
 
 
-def _path_fits(estimator, X, y, sample_weight, alphas):
+def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter):
     """Fit ``estimator`` (a fresh clone) at each alpha, in the order given.
 
-    Yields the estimator after each fit; it is the same object every time, refitted
-    with ``warm_start=True`` from the weights of the fit before, so a caller keeps
-    what it needs before asking for the next point.
+    The first fit runs up to ``max_iter`` epochs; each later one starts from the
+    weights of the one before and runs up to ``path_max_iter``. Yields the estimator
+    after each fit, with the seconds it took; it is the same object every time, so
+    a caller keeps what it needs before asking for the next point.
     """
     path = clone(estimator).set_params(warm_start=True)
-    for alpha in alphas:
+    for i, alpha in enumerate(alphas):
         path.set_params(alpha=float(alpha))
+        if i == 1 and path_max_iter is not None:
+            path.set_params(max_iter=min(path_max_iter, estimator.max_iter))
         start = time.perf_counter()
         path.fit(X, y, sample_weight=sample_weight)
         yield path, time.perf_counter() - start
@@ -131,6 +130,7 @@ def _path_fits(estimator, X, y, sample_weight, alphas):
         "y": ["array-like"],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "eps": [Interval(Real, 0, 1, closed="neither")],
+        "path_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "sample_weight": ["array-like", None],
         "return_estimators": ["boolean"],
     },
@@ -143,6 +143,7 @@ def regularization_path(
     *,
     alphas=10,
     eps=1e-3,
+    path_max_iter=20,
     sample_weight=None,
     return_estimators=False,
 ):
@@ -150,9 +151,11 @@ def regularization_path(
 
     The fits run from the weakest penalty to the strongest, each starting from the
     weights of the one before (``warm_start=True``, with a fresh optimizer and
-    convergence state, as a refit after ``set_params(alpha=...)`` does). The results
-    are returned in decreasing order of alpha, as scikit-learn's ``lasso_path``
-    returns them.
+    convergence state, as a refit after ``set_params(alpha=...)`` does). The first
+    fit trains from the initial weights for up to ``max_iter`` epochs; each later
+    one starts near its own solution and trains for up to ``path_max_iter``. The
+    results are returned in decreasing order of alpha, as scikit-learn's
+    ``lasso_path`` returns them.
 
     Parameters
     ----------
@@ -174,6 +177,12 @@ def regularization_path(
 
     eps : float, default=1e-3
         The ratio of the weakest to the strongest alpha of an automatic grid.
+
+    path_max_iter : int or None, default=20
+        The most epochs (L-BFGS iterations with ``solver="lbfgs"``) of each fit
+        after the first, which starts from the solution at the next weaker alpha.
+        Each fit still stops earlier by the estimator's own convergence or early
+        stopping rule. None gives every fit the estimator's ``max_iter``.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights, passed to every fit.
@@ -252,7 +261,7 @@ def regularization_path(
     sparsity = []
     # Fitted from the weakest alpha (the last) to the strongest (the first).
     order = range(n_alphas - 1, -1, -1)
-    fits = _path_fits(estimator, X, y, sample_weight, alphas[::-1])
+    fits = _path_fits(estimator, X, y, sample_weight, alphas[::-1], path_max_iter)
     for i, (fitted, seconds) in zip(order, fits):
         coefs.append([c.copy() for c in fitted.coefs_])
         intercepts.append([b.copy() for b in fitted.intercepts_])
@@ -262,8 +271,10 @@ def regularization_path(
         n_iter[i] = fitted.n_iter_
         fit_time[i] = seconds
         if return_estimators:
-            copied = copy.deepcopy(fitted)
-            estimators.append(copied.set_params(warm_start=estimator.warm_start))
+            copied = copy.deepcopy(fitted).set_params(
+                warm_start=estimator.warm_start, max_iter=estimator.max_iter
+            )
+            estimators.append(copied)
     result = Bunch(
         alphas=alphas,
         coefs=coefs[::-1],
@@ -279,7 +290,9 @@ def regularization_path(
     return result
 
 
-def _fold_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
+def _fold_path(
+    estimator, X, y, sample_weight, train, test, alphas, path_max_iter, scorer
+):
     """One fold's path: the test score, epochs and times at each alpha (in order)."""
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
@@ -287,7 +300,7 @@ def _fold_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
     n_alphas = len(alphas)
     scores, n_iter = np.empty(n_alphas), np.empty(n_alphas, dtype=np.int64)
     fit_time, score_time = np.empty(n_alphas), np.empty(n_alphas)
-    fits = _path_fits(estimator, X_train, y_train, weight, alphas)
+    fits = _path_fits(estimator, X_train, y_train, weight, alphas, path_max_iter)
     for i, (fitted, seconds) in enumerate(fits):
         start = time.perf_counter()
         scores[i] = scorer(fitted, X_test, y_test)
@@ -301,9 +314,9 @@ class _RegularizedMLPCVMixin:
     """The search shared by the two cross-validated estimators."""
 
     _cv_constraints: dict = {
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "eps": [Interval(Real, 0, 1, closed="neither")],
+        "path_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "l1_ratios": ["array-like", None],
         "dropouts": ["array-like", None],
         "cv": ["cv_object"],
@@ -312,15 +325,11 @@ class _RegularizedMLPCVMixin:
         "refit": ["boolean"],
     }
 
-    def _base_estimator(self, n_samples):
-        """The estimator each path fits, for training data of ``n_samples`` rows."""
+    def _base_estimator(self):
+        """The estimator each path fits."""
         params = self.get_params(deep=False)
         for name in self._cv_constraints:
-            if name != "early_stopping":
-                params.pop(name)
-        if self.early_stopping == "auto":
-            n_validation = self.validation_fraction * n_samples
-            params["early_stopping"] = bool(n_validation >= _AUTO_MIN_VALIDATION)
+            params.pop(name)
         return self._base_class(**params)
 
     def _grid(self):
@@ -369,7 +378,7 @@ class _RegularizedMLPCVMixin:
         )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        base = self._base_estimator(X.shape[0])
+        base = self._base_estimator()
         _check_path_estimator(base)
         l1_ratios, dropouts, grid = self._grid()
         alphas = _alpha_grid(
@@ -392,15 +401,14 @@ class _RegularizedMLPCVMixin:
         ]
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_path)(
-                self._base_estimator(len(train)).set_params(
-                    l1_ratio=grid[point][0], dropout=grid[point][1]
-                ),
+                clone(base).set_params(l1_ratio=grid[point][0], dropout=grid[point][1]),
                 X,
                 y,
                 sample_weight,
                 train,
                 test,
                 increasing,
+                self.path_max_iter,
                 scorer,
             )
             for point, fold, train, test in tasks
@@ -412,7 +420,9 @@ class _RegularizedMLPCVMixin:
             refit_alphas = increasing[increasing <= self.alpha_]
             start = time.perf_counter()
             estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
-            fits = _path_fits(estimator, X, y, sample_weight, refit_alphas)
+            fits = _path_fits(
+                estimator, X, y, sample_weight, refit_alphas, self.path_max_iter
+            )
             *_, (fitted, _) = fits
             self.refit_time_ = time.perf_counter() - start
             # The refitted model's state becomes this estimator's, so prediction,
@@ -540,16 +550,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
     hidden_layer_sizes, activation, solver, ... : see RegularizedMLPClassifier
         Every parameter of :class:`RegularizedMLPClassifier` but ``alpha`` (the grid
         replaces it) and ``warm_start`` (the path warm-starts its fits), with the
-        same meaning and default, except the default of ``early_stopping``.
-
-    early_stopping : "auto" or bool, default="auto"
-        Each fit of a path holds out ``validation_fraction`` of its training data
-        and stops when the validation score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, keeping its best epoch. This is where the speed
-        comes from: a fit warm-started near its solution stops within a few epochs,
-        while with ``early_stopping=False`` every fit runs until its training loss
-        converges. "auto" turns it on when the validation split of a fit would hold
-        at least 20 samples (a path on a fold, or the refit).
+        same meaning and default.
 
     alphas : int or array-like of float, default=10
         The grid of penalty strengths: an int for that many values on a log scale
@@ -558,6 +559,11 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
 
     eps : float, default=1e-3
         Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    path_max_iter : int or None, default=20
+        The most epochs of each fit of a path after the first: it starts from the
+        solution at the next weaker alpha, so it needs far fewer than a fit from
+        the initial weights (``max_iter``). None gives every fit ``max_iter``.
 
     l1_ratios : array-like of float, default=None
         L1 shares to search, each with its own path. None searches ``l1_ratio``
@@ -670,7 +676,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         verbose=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping="auto",
+        early_stopping=False,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -687,6 +693,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         class_weight=None,
         alphas=10,
         eps=1e-3,
+        path_max_iter=20,
         l1_ratios=None,
         dropouts=None,
         cv=None,
@@ -725,6 +732,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         self.class_weight = class_weight
         self.alphas = alphas
         self.eps = eps
+        self.path_max_iter = path_max_iter
         self.l1_ratios = l1_ratios
         self.dropouts = dropouts
         self.cv = cv
@@ -752,16 +760,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
     hidden_layer_sizes, activation, solver, ... : see RegularizedMLPRegressor
         Every parameter of :class:`RegularizedMLPRegressor` but ``alpha`` (the grid
         replaces it) and ``warm_start`` (the path warm-starts its fits), with the
-        same meaning and default, except the default of ``early_stopping``.
-
-    early_stopping : "auto" or bool, default="auto"
-        Each fit of a path holds out ``validation_fraction`` of its training data
-        and stops when the validation score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, keeping its best epoch. This is where the speed
-        comes from: a fit warm-started near its solution stops within a few epochs,
-        while with ``early_stopping=False`` every fit runs until its training loss
-        converges. "auto" turns it on when the validation split of a fit would hold
-        at least 20 samples (a path on a fold, or the refit).
+        same meaning and default.
 
     alphas : int or array-like of float, default=10
         The grid of penalty strengths: an int for that many values on a log scale
@@ -770,6 +769,11 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
 
     eps : float, default=1e-3
         Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    path_max_iter : int or None, default=20
+        The most epochs of each fit of a path after the first: it starts from the
+        solution at the next weaker alpha, so it needs far fewer than a fit from
+        the initial weights (``max_iter``). None gives every fit ``max_iter``.
 
     l1_ratios : array-like of float, default=None
         L1 shares to search, each with its own path. None searches ``l1_ratio``
@@ -882,7 +886,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         verbose=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping="auto",
+        early_stopping=False,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -898,6 +902,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         weight_decay=0.0,
         alphas=10,
         eps=1e-3,
+        path_max_iter=20,
         l1_ratios=None,
         dropouts=None,
         cv=None,
@@ -936,6 +941,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         self.weight_decay = weight_decay
         self.alphas = alphas
         self.eps = eps
+        self.path_max_iter = path_max_iter
         self.l1_ratios = l1_ratios
         self.dropouts = dropouts
         self.cv = cv
