@@ -2,12 +2,13 @@
 
 Run by hand, never in CI::
 
-    python benchmarks/run_all.py            # the whole suite (about 15 minutes)
+    python benchmarks/run_all.py            # the whole suite (about 30 minutes)
     python benchmarks/run_all.py --quick    # small workloads, fewer repeats
 
 Prints Markdown tables: seconds per epoch against scikit-learn, PyTorch (when
 installed) and the matrix-product bound; prediction latency and throughput;
-start-up cost with a warm and a cold Numba cache; peak memory of a fit.
+start-up cost with a warm and a cold Numba cache; peak memory of a fit; the
+cross-validated estimators against GridSearchCV.
 """
 
 import argparse
@@ -49,6 +50,7 @@ def main():
     _run("bench_predict.py", *(["--repeats", "3"] if args.quick else []))
     _run("bench_startup.py", *(["--repeats", "3"] if args.quick else []))
     _run("bench_memory.py")
+    _run("bench_cv.py", *(["--quick"] if args.quick else []))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+from skreg import (
+    RegularizedMLPClassifier,
+    RegularizedMLPClassifierCV,
+    RegularizedMLPRegressor,
+    RegularizedMLPRegressorCV,
+)
 
 # Small networks and few epochs keep the checks fast; the configurations cover each
 # penalty's code path, dropout on hidden units and inputs, and both optimizers.
@@ -44,6 +49,8 @@ _LBFGS_REASON = (
 
 
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, (RegularizedMLPClassifierCV, RegularizedMLPRegressorCV)):
+        return {}
     if estimator.solver == "lbfgs" and isinstance(estimator, RegularizedMLPRegressor):
         return {
             "check_sample_weight_equivalence_on_dense_data": _LBFGS_REASON,
@@ -65,6 +72,17 @@ def _estimators():
     for Estimator in (RegularizedMLPClassifier, RegularizedMLPRegressor):
         for config in _CONFIGURATIONS:
             yield Estimator(**{**_FAST, **config})
+    # The searches, on a short grid: every check fits a path per fold.
+    for Estimator in (RegularizedMLPClassifierCV, RegularizedMLPRegressorCV):
+        yield Estimator(
+            (8,),
+            penalty="l1",
+            alphas=3,
+            cv=3,
+            max_iter=50,
+            learning_rate_init=0.01,
+            random_state=0,
+        )
 
 
 @parametrize_with_checks(

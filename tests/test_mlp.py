@@ -16,6 +16,7 @@ from sklearn.datasets import (
 )
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_selection import SelectFromModel
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -902,3 +903,42 @@ def test_prune_shrinks_a_group_lasso_network_and_training_continues(data):
 def test_prune_before_fit_raises():
     with pytest.raises(NotFittedError):
         RegularizedMLPClassifier().prune()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_validation_accuracy_equals_accuracy_score(n_classes, labels):
+    # Early stopping scores every epoch without accuracy_score's validation; the
+    # score must still be accuracy_score's, ties in the output included.
+    rng = np.random.RandomState(0)
+    X, y = make_classification(
+        60, 5, n_informative=3, n_classes=n_classes, random_state=0
+    )
+    if labels == "str":
+        y = np.array(["cat", "dog", "emu"])[y]
+    model = RegularizedMLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
+    output = model._forward(X, model.coefs_, model.intercepts_)
+    output[:5] = 0.5  # ties: the first class wins, as in predict
+    weight = rng.rand(60)
+    expected = accuracy_score(y, model._labels(output), sample_weight=weight)
+    assert model._score_output(y, output, weight) == pytest.approx(expected, rel=1e-13)
+    output[0, 0] = np.nan
+    assert np.isnan(model._score_output(y, output, weight))
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_validation_r2_equals_r2_score(n_outputs):
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 4)
+    y = rng.randn(50, n_outputs).squeeze()
+    model = RegularizedMLPRegressor((5,), max_iter=3, random_state=0).fit(X, y)
+    output = model._forward(X, model.coefs_, model.intercepts_)
+    weight = rng.rand(50)
+    values = model._values(output)
+    expected = r2_score(y, values, sample_weight=weight)
+    assert model._score_output(y, output, weight) == pytest.approx(expected, rel=1e-12)
+    # Constant targets: 1 when predicted exactly, else 0, as r2_score says.
+    constant = np.full_like(y, 2.0)
+    for prediction in (output, np.full_like(output, 2.0)):
+        expected = r2_score(constant, model._values(prediction), sample_weight=weight)
+        assert model._score_output(constant, prediction, weight) == expected
