@@ -271,17 +271,19 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fitting
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, keep_optimizer=False):
         # A fit that fails, at any point, leaves the estimator as it was.
+        # ``keep_optimizer`` continues a warm start with the optimizer's state (the
+        # moments, the step count and the learning rate) instead of a fresh one.
         saved = self.__dict__.copy()
         try:
-            return self._fit_unguarded(X, y, sample_weight, incremental)
+            return self._fit_unguarded(X, y, sample_weight, incremental, keep_optimizer)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
 
-    def _fit_unguarded(self, X, y, sample_weight, incremental):
+    def _fit_unguarded(self, X, y, sample_weight, incremental, keep_optimizer=False):
         hidden_sizes = self._hidden_sizes()
         alphas, dropout = self._check_options(hidden_sizes)
         first_pass = not hasattr(self, "coefs_") or (
@@ -327,6 +329,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 dropout,
                 random_state,
                 incremental,
+                keep_optimizer and not first_pass,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         return self
@@ -503,6 +506,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         dropout,
         random_state,
         incremental,
+        keep_optimizer=False,
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -559,7 +563,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         rows = np.empty(batch_size, dtype=np.int64)
 
         state = self._optimizer_state
-        if not incremental or state is None:
+        if not (incremental or keep_optimizer) or state is None:
             state = {
                 "first": np.zeros_like(params),
                 "second": np.zeros_like(params) if self.solver == "adam" else None,

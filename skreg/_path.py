@@ -108,8 +108,10 @@ def _check_path_estimator(estimator):
 def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter):
     """Fit ``estimator`` (a fresh clone) at each alpha, in the order given.
 
-    The first fit runs up to ``max_iter`` epochs; each later one starts from the
-    weights of the one before and runs up to ``path_max_iter``. Yields the estimator
+    The first fit runs up to ``max_iter`` epochs from the initial weights. Each later
+    one continues from the weights and the optimizer's state (Adam's moments and
+    step count, SGD's velocity and learning rate) of the one before, with a fresh
+    convergence state, for up to ``path_max_iter`` epochs. Yields the estimator
     after each fit, with the seconds it took; it is the same object every time, so
     a caller keeps what it needs before asking for the next point.
     """
@@ -119,7 +121,10 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter):
         if i == 1 and path_max_iter is not None:
             path.set_params(max_iter=min(path_max_iter, estimator.max_iter))
         start = time.perf_counter()
-        path.fit(X, y, sample_weight=sample_weight)
+        path._validate_params()
+        # A fresh Adam would take its first steps at full learning rate in every
+        # coordinate, whatever the gradient, and throw the warm start away.
+        path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
         yield path, time.perf_counter() - start
 
 
@@ -149,11 +154,11 @@ def regularization_path(
 ):
     """Fit an estimator along a grid of alphas, each fit warm-started from the last.
 
-    The fits run from the weakest penalty to the strongest, each starting from the
-    weights of the one before (``warm_start=True``, with a fresh optimizer and
-    convergence state, as a refit after ``set_params(alpha=...)`` does). The first
-    fit trains from the initial weights for up to ``max_iter`` epochs; each later
-    one starts near its own solution and trains for up to ``path_max_iter``. The
+    The fits run from the weakest penalty to the strongest. The first trains from
+    the initial weights for up to ``max_iter`` epochs; each later one continues from
+    the weights and the optimizer's state of the one before (Adam's moments and
+    step count, SGD's velocity), with a fresh convergence state, and trains for up
+    to ``path_max_iter`` epochs, since it starts near its own solution. The
     results are returned in decreasing order of alpha, as scikit-learn's
     ``lasso_path`` returns them.
 
