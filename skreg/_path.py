@@ -256,6 +256,8 @@ def regularization_path(
     True
     """
     _check_path_estimator(estimator)
+    # The automatic grid reads the parameters before any fit would check them.
+    estimator._validate_params()
     alphas = _alpha_grid(
         estimator, X, y, sample_weight, alphas, eps, [estimator.l1_ratio]
     )
