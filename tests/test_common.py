@@ -59,7 +59,9 @@ _CV_REASON = (
 
 
 def _expected_failed_checks(estimator):
-    if isinstance(estimator, (RegularizedMLPClassifierCV, RegularizedMLPRegressorCV)):
+    if isinstance(estimator, RegularizedMLPClassifierCV):
+        return {}  # on the check's data, both searches happen to agree
+    if isinstance(estimator, RegularizedMLPRegressorCV):
         return {
             "check_sample_weight_equivalence_on_dense_data": _CV_REASON,
             "check_sample_weight_equivalence_on_sparse_data": _CV_REASON,
