@@ -148,7 +148,7 @@ def regularization_path(
     *,
     alphas=10,
     eps=1e-3,
-    path_max_iter=20,
+    path_max_iter=10,
     sample_weight=None,
     return_estimators=False,
 ):
@@ -183,7 +183,7 @@ def regularization_path(
     eps : float, default=1e-3
         The ratio of the weakest to the strongest alpha of an automatic grid.
 
-    path_max_iter : int or None, default=20
+    path_max_iter : int or None, default=10
         The most epochs (L-BFGS iterations with ``solver="lbfgs"``) of each fit
         after the first, which starts from the solution at the next weaker alpha.
         Each fit still stops earlier by the estimator's own convergence or early
@@ -567,7 +567,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
     eps : float, default=1e-3
         Ratio of the weakest to the strongest alpha of an automatic grid.
 
-    path_max_iter : int or None, default=20
+    path_max_iter : int or None, default=10
         The most epochs of each fit of a path after the first: it starts from the
         solution at the next weaker alpha, so it needs far fewer than a fit from
         the initial weights (``max_iter``). None gives every fit ``max_iter``.
@@ -700,7 +700,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         class_weight=None,
         alphas=10,
         eps=1e-3,
-        path_max_iter=20,
+        path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
         cv=None,
@@ -777,7 +777,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
     eps : float, default=1e-3
         Ratio of the weakest to the strongest alpha of an automatic grid.
 
-    path_max_iter : int or None, default=20
+    path_max_iter : int or None, default=10
         The most epochs of each fit of a path after the first: it starts from the
         solution at the next weaker alpha, so it needs far fewer than a fit from
         the initial weights (``max_iter``). None gives every fit ``max_iter``.
@@ -909,7 +909,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         weight_decay=0.0,
         alphas=10,
         eps=1e-3,
-        path_max_iter=20,
+        path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
         cv=None,

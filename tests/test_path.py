@@ -143,8 +143,10 @@ def test_path_uses_sample_weight_in_every_fit(data):
     X, y = data
     weight = np.random.default_rng(0).uniform(0.1, 2.0, len(y))
     estimator = _classifier()
-    path = regularization_path(estimator, X, y, alphas=ALPHAS, sample_weight=weight)
-    manual = _manual_path(estimator, X, y, ALPHAS, 20, sample_weight=weight)[::-1]
+    path = regularization_path(
+        estimator, X, y, alphas=ALPHAS, path_max_iter=5, sample_weight=weight
+    )
+    manual = _manual_path(estimator, X, y, ALPHAS, 5, sample_weight=weight)[::-1]
     for i, model in enumerate(manual):
         _assert_same_weights(path.coefs[i], path.intercepts[i], model)
     # The weights matter: without them the path differs.
@@ -829,7 +831,7 @@ def test_cv_parameters_are_the_base_ones_and_the_grid(Search, Base):
     grid = dict(
         alphas=10,
         eps=1e-3,
-        path_max_iter=20,
+        path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
         cv=None,
