@@ -7,10 +7,11 @@ activation in place; the derivative is written, as in scikit-learn, in terms of 
 activation's *output*, so the pre-activation never has to be stored.
 """
 
+import numpy as np
 from numba import njit
 
 from ._math import as_one_row, exp, tanh
-from ._random import dropout_factor
+from ._random import dropout_threshold, dropout_word
 
 IDENTITY = 0
 LOGISTIC = 1
@@ -120,27 +121,41 @@ def multiply_derivative(A, delta, code, column_sums):
 def dropout_derivative(A, factors, code, rate, key):
     """In place: draw dropout's factors, ``A *= factor``, ``factors = factor * f'``.
 
-    ``A`` is the activation output ``f(z)``; the factor of entry ``(i, j)`` is
-    ``dropout_factor(key, i * m + j, rate)``, the one ``dropout_scale`` draws.
-    Afterwards ``A`` is the output after dropout and ``factors`` holds
-    ``factor * f'(z)``, all the backward pass needs: neither the mask nor the
-    activation before dropout has to be kept. Drawing, scaling and the derivative
-    share one pass over the block.
+    ``A`` is the activation output ``f(z)``, a C-contiguous block; the factor of
+    entry ``(i, j)`` is ``dropout_factor(key, i * m + j, rate)``, the one
+    ``dropout_scale`` draws. Afterwards ``A`` is the output after dropout and
+    ``factors`` holds ``factor * f'(z)``, all the backward pass needs: neither the
+    mask nor the activation before dropout has to be kept.
     """
     n, m = A.shape
-    one = A.dtype.type(1)
+    size = n * m
+    flat_A = A.reshape(size)
+    flat_factors = factors.reshape(size)
+    threshold = dropout_threshold(rate)
+    keep = A.dtype.type(1.0 / (1.0 - rate))
     zero = A.dtype.type(0)
-    for i in range(n):
-        for j in range(m):
-            a = A[i, j]
-            factor = A.dtype.type(dropout_factor(key, i * m + j, rate))
-            if code == LOGISTIC:
-                slope = a * (one - a)
-            elif code == TANH:
-                slope = one - a * a
-            elif code == RELU:
-                slope = one if a != 0 else zero
-            else:
-                slope = one
-            factors[i, j] = factor * slope
-            A[i, j] = a * factor
+    one = A.dtype.type(1)
+    low = np.uint64(0xFFFFFFFF)
+    high = np.uint64(32)
+    # Two passes that each vectorize: the factors, one random word for two
+    # entries, then the scaling and the derivative.
+    for pair in range(size // 2):
+        word = dropout_word(key, pair)
+        flat_factors[2 * pair] = zero if (word & low) < threshold else keep
+        flat_factors[2 * pair + 1] = zero if (word >> high) < threshold else keep
+    if size % 2:
+        word = dropout_word(key, size // 2)
+        flat_factors[size - 1] = zero if (word & low) < threshold else keep
+    for e in range(size):
+        a = flat_A[e]
+        factor = flat_factors[e]
+        if code == LOGISTIC:
+            slope = a * (one - a)
+        elif code == TANH:
+            slope = one - a * a
+        elif code == RELU:
+            slope = one if a != 0 else zero
+        else:
+            slope = one
+        flat_factors[e] = factor * slope
+        flat_A[e] = a * factor

@@ -19,7 +19,10 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_TO_UNIT32 = 1.0 / 4294967296.0  # 2**-32
 
 
 @njit(**_JIT)
@@ -46,16 +49,46 @@ def uniform(key, index):
 
 
 @njit(**_JIT)
+def dropout_word(key, pair):
+    """The 64 random bits shared by entries ``2 * pair`` and ``2 * pair + 1``."""
+    return mix64(key + (np.uint64(pair) + np.uint64(1)) * _GOLDEN)
+
+
+@njit(**_JIT)
+def dropout_threshold(rate):
+    """``ceil(rate * 2**32)``: an entry whose 32 bits fall below it is dropped."""
+    return np.uint64(np.ceil(rate * 4294967296.0))
+
+
+@njit(**_JIT)
+def dropout_bits(key, index):
+    """The 32 random bits that decide entry ``index``: one half of a shared word.
+
+    One hash serves two entries (the low half the even one, the high half the
+    odd one): on small layers the hash is a large part of a training step.
+    """
+    word = dropout_word(key, np.uint64(index) >> np.uint64(1))
+    if index & 1:
+        return word >> _S32
+    return word & _LOW32
+
+
+@njit(**_JIT)
+def dropout_uniform(key, index):
+    """``dropout_bits`` as a float64 in [0, 1): ``bits * 2**-32``."""
+    return float(dropout_bits(key, index)) * _TO_UNIT32
+
+
+@njit(**_JIT)
 def dropout_factor(key, index, rate):
     """Inverted-dropout factor of one entry: 0 w.p. ``rate``, else 1 / (1 - rate).
 
-    The entry is dropped when ``uniform(key, index) < rate``. That uniform is
-    ``u * 2**-53`` for a 53-bit integer ``u``, so the test is made on ``u`` against
-    ``ceil(rate * 2**53)``, exactly equivalent and without a conversion to float.
+    The entry is dropped when ``dropout_uniform(key, index) < rate``, which is
+    tested exactly on the integer bits, against ``dropout_threshold(rate)``.
     """
-    bits = mix64(key + (np.uint64(index) + np.uint64(1)) * _GOLDEN) >> _S11
-    threshold = np.uint64(np.ceil(rate * 9007199254740992.0))
-    return 0.0 if bits < threshold else 1.0 / (1.0 - rate)
+    if dropout_bits(key, index) < dropout_threshold(rate):
+        return 0.0
+    return 1.0 / (1.0 - rate)
 
 
 @njit(**_JIT)

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from skreg._random import dropout_factor, dropout_scale, normal, stream_key, uniform
+from skreg._activations import IDENTITY, dropout_derivative
+from skreg._random import (
+    dropout_factor,
+    dropout_scale,
+    dropout_uniform,
+    normal,
+    stream_key,
+    uniform,
+)
 
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 counters = st.integers(0, 2**31 - 1)
@@ -109,11 +117,11 @@ def test_dropout_factor_drops_exactly_when_the_uniform_is_below_the_rate(
 ):
     # The kernel compares integers; the definition compares the float uniform.
     key = _key(seed, 1, 1)
-    expected = 0.0 if uniform(key, index) < rate else 1.0 / (1.0 - rate)
+    expected = 0.0 if dropout_uniform(key, index) < rate else 1.0 / (1.0 - rate)
     assert dropout_factor(key, index, rate) == expected
     # At the boundary: a rate equal to the uniform keeps the entry, one just above
     # drops it.
-    u = uniform(key, index)
+    u = dropout_uniform(key, index)
     assert dropout_factor(key, index, u) != 0.0
     assert dropout_factor(key, index, np.nextafter(u, 1.0)) == 0.0
 
@@ -147,12 +155,43 @@ def test_dropout_with_rate_zero_keeps_every_unit():
 
 
 def test_dropout_factors_are_the_uniforms_of_the_row_major_index():
-    # Entry (i, j) of an (n, m) block is dropped iff uniform(key, i * m + j) < rate,
-    # the index the CSR input path regenerates without a stored mask.
+    # Entry (i, j) of an (n, m) block is dropped iff dropout_uniform(key, i * m + j)
+    # < rate, the index the CSR input path regenerates without a stored mask.
     key = _key(4, 9, 0)
     out = _factors(0.3, key, shape=(6, 5))
-    u = _stream(key, 30).reshape(6, 5)
+    u = np.array([dropout_uniform(key, e) for e in range(30)]).reshape(6, 5)
     assert_array_equal(out == 0.0, u < 0.3)
+
+
+def _splitmix64(z):
+    # The finalizer written out on Python integers, modulo 2**64.
+    mask = 2**64 - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+@HYPOTHESIS
+@given(seed=counters, pair=st.integers(0, 2**40))
+def test_dropout_uniforms_are_the_halves_of_one_word_per_pair(seed, pair):
+    # One hash per two entries: the even entry takes the low 32 bits of the word
+    # of its pair, the odd one the high 32 bits.
+    key = _key(seed, 2, 1)
+    word = _splitmix64((int(key) + (pair + 1) * 0x9E3779B97F4A7C15) % 2**64)
+    assert dropout_uniform(key, 2 * pair) == (word & 0xFFFFFFFF) / 2.0**32
+    assert dropout_uniform(key, 2 * pair + 1) == (word >> 32) / 2.0**32
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (1, 1), (5, 4)])
+def test_dropout_derivative_draws_the_factors_of_odd_blocks(shape):
+    # The fused pass takes entries two at a time; an odd block ends with one.
+    key = _key(5, 1, 2)
+    A = np.ones(shape)
+    factors = np.empty(shape)
+    dropout_derivative(A, factors, IDENTITY, 0.4, key)
+    expected = _factors(0.4, key, shape=shape)
+    assert_array_equal(factors, expected)
+    assert_array_equal(A, expected)
 
 
 def test_dropout_masks_are_deterministic_for_a_key():
