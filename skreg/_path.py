@@ -373,6 +373,16 @@ class _RegularizedMLPCVMixin:
         self : object
             The fitted estimator.
         """
+        # A search that fails, at any point, leaves the estimator as it was.
+        saved = self.__dict__.copy()
+        try:
+            return self._search(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _search(self, X, y, sample_weight):
         self._validate_params()
         X, y = validate_data(
             self,

@@ -843,3 +843,18 @@ def test_cv_parameters_are_the_base_ones_and_the_grid(Search, Base):
     assert params == {**expected, **grid}
     with pytest.raises(TypeError):
         Search(alpha=0.1)
+
+
+def test_a_failed_search_leaves_the_fitted_search_as_it_was(data):
+    X, y = data
+    search = RegularizedMLPClassifierCV(**FAST, penalty="l1", alphas=3, cv=3)
+    search.fit(X, y)
+    before = copy.deepcopy(search.__dict__)
+    expected = search.predict_proba(X)
+    # The grid is checked after the new data have been validated.
+    search.set_params(l1_ratios=[2.0])
+    with pytest.raises(ValueError, match="l1_ratio"):
+        search.fit(X[:, :3], y)
+    assert search.n_features_in_ == X.shape[1]
+    assert search.__dict__.keys() == before.keys()
+    np.testing.assert_array_equal(search.predict_proba(X), expected)
