@@ -6,6 +6,7 @@ from ._path import (
     RegularizedMLPRegressorCV,
     regularization_path,
 )
+from ._plotting import plot_training_curves
 from ._version import __version__
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "RegularizedMLPClassifierCV",
     "RegularizedMLPRegressor",
     "RegularizedMLPRegressorCV",
+    "plot_training_curves",
     "regularization_path",
     "__version__",
 ]

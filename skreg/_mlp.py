@@ -7,6 +7,7 @@ of its own beyond bookkeeping: the maths is in the kernel modules, reached throu
 ``_training``.
 """
 
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -87,6 +88,38 @@ _NUMPY_ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0),
 }
+
+
+# The per-epoch table printed by the stochastic solvers at verbose >= 2.
+_TABLE_HEADER = "%6s %14s %12s %14s %10s %9s %11s %10s %8s" % (
+    "epoch",
+    "train loss",
+    "penalty",
+    "val loss",
+    "val score",
+    "zero frac",
+    "active",
+    "lr",
+    "time (s)",
+)
+_TABLE_ROW = "%6d %14.8f %12.4e %14s %10s %9.4f %11s %10.4g %8.4f"
+
+
+def _weight_sparsity(params, layout):
+    """``(fraction of zero weights, active hidden units, hidden units)``.
+
+    The fraction is over the entries of every weight matrix, intercepts excluded.
+    A hidden unit is active when its incoming column and its outgoing row both
+    hold a nonzero weight; the counts are summed over the hidden layers.
+    """
+    n_coefs = int(layout.coef_offsets[-1])
+    zero_fraction = 1.0 - np.count_nonzero(params[:n_coefs]) / max(n_coefs, 1)
+    coefs, _ = layout.unpack(params)
+    active = sum(
+        int(np.count_nonzero(W_in.any(axis=0) & W_out.any(axis=1)))
+        for W_in, W_out in zip(coefs[:-1], coefs[1:])
+    )
+    return zero_fraction, active, int(layout.units[1:-1].sum())
 
 
 def _as_float_sequence(value, length, name, low, high, high_closed):
@@ -637,10 +670,20 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             ):
                 del curve[length:]
 
+        # verbose >= 2 prints a table, one row per epoch, in place of the
+        # "Iteration" and "Validation score" lines; a partial_fit that continues
+        # a table does not repeat its header.
+        table = self.verbose >= 2
+        if table and not (incremental and loss_curve):
+            print(_TABLE_HEADER)
+
         committed = commit()
         try:
             for _ in range(self.max_iter):
                 committed = commit()
+                if table:
+                    epoch_start = time.perf_counter()
+                    epoch_rate = state["learning_rate"]
                 if self.shuffle:
                     # The draw of sklearn.utils.shuffle (a permutation of arange
                     # applied to the current order), without its input checks,
@@ -692,7 +735,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 loss = epoch_loss
                 t += n_samples
                 loss_curve.append(loss)
-                if self.verbose:
+                if self.verbose and not table:
                     print("Iteration %d, loss = %.8f" % (n_iter, loss))
 
                 if early_stopping:
@@ -710,7 +753,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                             cfg,
                         )
                     )
-                    if self.verbose:
+                    if self.verbose and not table:
                         print("Validation score: %f" % score)
                     if score < best_validation_score + self.tol:
                         no_improvement += 1
@@ -725,6 +768,20 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
+
+                if table:
+                    self._print_table_row(
+                        len(loss_curve),
+                        loss,
+                        params,
+                        layout,
+                        alphas,
+                        cfg,
+                        validation_losses[-1] if early_stopping else None,
+                        validation_scores[-1] if early_stopping else None,
+                        epoch_rate,
+                        time.perf_counter() - epoch_start,
+                    )
 
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = invscaling_rate(
@@ -806,6 +863,37 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         else:
             self.best_loss_ = best_loss
         return params
+
+    @staticmethod
+    def _print_table_row(
+        epoch,
+        loss,
+        params,
+        layout,
+        alphas,
+        cfg,
+        validation_loss,
+        validation_score,
+        learning_rate,
+        seconds,
+    ):
+        """Print one row of the verbose >= 2 table (see ``_TABLE_HEADER``)."""
+        penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
+        zero_fraction, active, n_hidden = _weight_sparsity(params, layout)
+        print(
+            _TABLE_ROW
+            % (
+                epoch,
+                loss,
+                penalty,
+                "-" if validation_loss is None else "%.8f" % validation_loss,
+                "-" if validation_score is None else "%f" % validation_score,
+                zero_fraction,
+                "%d/%d" % (active, n_hidden),
+                learning_rate,
+                seconds,
+            )
+        )
 
     def _objective(self, output, Y, sample_weight, params, layout, alphas, cfg):
         """Weighted mean loss of a forward output plus the penalty."""
@@ -1196,8 +1284,19 @@ _PARAMETERS_DOC = """
         validation score) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs.
 
-    verbose : bool, default=False
-        Whether to print progress messages to stdout.
+    verbose : bool or int, default=False
+        Whether to print progress messages to stdout. ``True`` (or 1) prints
+        scikit-learn's messages. An int of 2 or more makes the 'sgd' and 'adam'
+        solvers print instead a table with one row per epoch: the training
+        objective (the entry of ``loss_curve_``), the penalty of the weights at
+        the end of the epoch, the validation loss and score (with
+        ``early_stopping``, '-' otherwise), the fraction of weights that are
+        exactly zero, the active hidden units (nonzero incoming and outgoing
+        weights) out of all hidden units, the learning rate of the epoch and its
+        duration in seconds; the messages on stopping follow as with ``True``.
+        The epoch column counts the entries of ``loss_curve_``, so it continues
+        across warm starts and ``partial_fit``. 'lbfgs' prints the report of
+        scipy's L-BFGS-B at any positive value.
 
     warm_start : bool, default=False
         When set to True, start from the weights of the previous call to fit.
@@ -1336,7 +1435,7 @@ _ATTRIBUTES_DOC = """
     out_activation_ : str
         Name of the output activation function.
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Per input feature, the L2 norm of its row of ``coefs_[0]``, normalised to
         sum to 1.
 

@@ -1,0 +1,121 @@
+"""Plots of a fitted estimator's training history.
+
+matplotlib is optional: it is imported when a plot is drawn, never when this
+module is imported.
+"""
+
+from sklearn.utils.validation import check_is_fitted
+
+
+def _import_pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            "plot_training_curves needs matplotlib, which is not installed. "
+            "Install it with: pip install matplotlib"
+        ) from error
+    return plt
+
+
+def plot_training_curves(estimator, ax=None):
+    """Plot the training objective, and the validation curves, of a fitted MLP.
+
+    The left axis shows ``loss_curve_``, the training objective (mean loss plus
+    penalty) of each epoch. With ``early_stopping=True`` it also shows
+    ``validation_loss_curve_``, and a twin right axis shows
+    ``validation_scores_`` (accuracy for a classifier, R² for a regressor).
+
+    Parameters
+    ----------
+    estimator : RegularizedMLPClassifier or RegularizedMLPRegressor
+        An estimator fitted with ``solver='sgd'`` or ``solver='adam'``. A search
+        such as :class:`RegularizedMLPClassifierCV` can be plotted through its
+        refitted ``best_estimator_``.
+
+    ax : matplotlib Axes, default=None
+        The axes to draw on. None draws on a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes holding the loss curves.
+
+    score_ax : matplotlib Axes or None
+        The twin right axes holding the validation scores, or None without
+        early stopping.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+
+    ValueError
+        If the estimator records no loss curve, as when it was fitted with
+        ``solver='lbfgs'``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_classification
+    >>> from skreg import RegularizedMLPClassifier, plot_training_curves
+    >>> X, y = make_classification(200, random_state=0)
+    >>> clf = RegularizedMLPClassifier(
+    ...     hidden_layer_sizes=(8,), early_stopping=True, max_iter=20, random_state=0
+    ... ).fit(X, y)
+    >>> ax, score_ax = plot_training_curves(clf)
+    >>> len(ax.lines), len(score_ax.lines)
+    (2, 1)
+    >>> ax.get_title()
+    'RegularizedMLPClassifier: training curves'
+    """
+    check_is_fitted(estimator)
+    loss_curve = getattr(estimator, "loss_curve_", None)
+    if not loss_curve:
+        solver = getattr(estimator, "solver", None)
+        raise ValueError(
+            f"{type(estimator).__name__} has no loss_curve_ to plot: only the "
+            "stochastic solvers ('sgd' and 'adam') record the objective of each "
+            f"epoch, and this estimator was fitted with solver={solver!r}."
+        )
+    plt = _import_pyplot()
+    if ax is None:
+        _, ax = plt.subplots()
+
+    epochs = range(1, len(loss_curve) + 1)
+    ax.plot(epochs, loss_curve, label="training objective", color="C0")
+    validation_losses = getattr(estimator, "validation_loss_curve_", None)
+    validation_scores = getattr(estimator, "validation_scores_", None)
+    if validation_losses:
+        ax.plot(
+            range(1, len(validation_losses) + 1),
+            validation_losses,
+            label="validation objective",
+            color="C1",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("objective (loss + penalty)")
+    ax.set_title(f"{type(estimator).__name__}: training curves")
+
+    score_ax = None
+    handles, labels = ax.get_legend_handles_labels()
+    if validation_scores:
+        score_ax = ax.twinx()
+        score_ax.plot(
+            range(1, len(validation_scores) + 1),
+            validation_scores,
+            label="validation score",
+            color="C2",
+            linestyle="--",
+        )
+        score_ax.set_ylabel("validation score")
+        more_handles, more_labels = score_ax.get_legend_handles_labels()
+        handles += more_handles
+        labels += more_labels
+    # On the twin axes when there is one, so no line is drawn over the legend.
+    (ax if score_ax is None else score_ax).legend(handles, labels, loc="best")
+    return ax, score_ax
