@@ -1,4 +1,6 @@
-"""Compare scikit-learn's MLPClassifier with skreg's regularizers on the digits.
+"""
+Compare scikit-learn's MLPClassifier with skreg's regularizers on the digits
+============================================================================
 
 The data is scikit-learn's 8x8 handwritten digits (1797 images, 64 pixel
 features, 10 classes), standardized, split once into 1200 training and 597 test
@@ -145,7 +147,6 @@ def plot(models, rows, path):
 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():

@@ -1,4 +1,6 @@
-"""Tune and compare L2, elastic net and dropout with ``GridSearchCV``.
+"""
+Tune and compare L2, elastic net and dropout with ``GridSearchCV``
+==================================================================
 
 The data is scikit-learn's breast cancer set (569 tumours, 30 features, two
 classes), split once, stratified, into 426 training and 143 test samples. Every
@@ -183,7 +185,6 @@ def plot(results, path):
 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():

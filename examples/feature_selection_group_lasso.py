@@ -1,4 +1,6 @@
-"""Select input features with the group lasso penalty of skreg.
+"""
+Select input features with the group lasso penalty of skreg
+===========================================================
 
 With ``penalty="group_lasso"``, the groups of ``RegularizedMLPClassifier`` are
 the rows of its weight matrices; a row of ``coefs_[0]`` holds all the outgoing
@@ -188,7 +190,6 @@ def plot(alphas, norms, path):
 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():

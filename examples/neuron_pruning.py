@@ -1,4 +1,6 @@
-"""Shrink a network with the group lasso penalty and ``prune()``.
+"""
+Shrink a network with the group lasso penalty and ``prune()``
+=============================================================
 
 With ``penalty="group_lasso"``, the groups of ``RegularizedMLPClassifier`` are
 the rows of its weight matrices. A row of ``coefs_[l + 1]`` holds all the
@@ -176,7 +178,6 @@ def plot(rows, path):
 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():

@@ -1,4 +1,6 @@
-"""The group lasso regularization path of a network on the breast cancer data.
+"""
+The group lasso regularization path of a network on the breast cancer data
+==========================================================================
 
 ``regularization_path`` fits one estimator along a grid of ``alpha`` values,
 from the weakest penalty to the strongest, each fit warm-started from the
@@ -265,7 +267,6 @@ def plot(path, cv, names, figure):
 
     fig.tight_layout()
     fig.savefig(figure, dpi=110)
-    plt.close(fig)
 
 
 def main():
