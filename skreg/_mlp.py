@@ -58,6 +58,14 @@ from ._training import (
 )
 from ._version import __version__
 
+try:  # scikit-learn 1.9 added the callback API; before it, fits take no callbacks
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover
+
+    class CallbackSupportMixin:
+        pass
+
+
 try:  # scipy renamed L-BFGS-B's verbosity option; sklearn keeps the shim
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 except ImportError:  # pragma: no cover
@@ -142,7 +150,67 @@ def _as_float_sequence(value, length, name, low, high, high_closed):
     return values
 
 
-class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
+class _IterationCallbacks:
+    """The callbacks' hooks around a fit and each of its iterations.
+
+    An iteration is an epoch of the stochastic solvers or a step of L-BFGS; each is
+    a subtask of the fit's root task. Built only when callbacks are set, so a fit
+    without callbacks pays nothing. The hooks see the training data (the training
+    part under early stopping), the weights of the loss when ``sample_weight`` or
+    ``class_weight`` was given, and, if they ask for it, a copy of the estimator
+    holding the weights of that moment.
+    """
+
+    def __init__(self, context, estimator, layout, dtype, weighted):
+        self._context = context
+        self._estimator = estimator
+        self._layout = layout
+        self._dtype = dtype
+        self._weighted = weighted
+        self._task = None
+        self._data = {}
+
+    def use_data(self, X, y, sample_weight):
+        metadata = {"sample_weight": sample_weight} if self._weighted else None
+        self._data = {"X": X, "y": y, "metadata": metadata}
+
+    def _weights(self, params):
+        coefs, intercepts = self._layout.unpack(params.astype(self._dtype))
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    def begin_fit(self):
+        self._context.call_on_fit_task_begin(estimator=self._estimator, **self._data)
+
+    def end_fit(self):
+        self._context.call_on_fit_task_end(
+            estimator=self._estimator, **self._data, reconstruction_attributes={}
+        )
+
+    def begin(self, task_name, params):
+        self._task = self._context.subcontext(task_name=task_name)
+        self._task.call_on_fit_task_begin(
+            estimator=self._estimator,
+            **self._data,
+            reconstruction_attributes=lambda: self._weights(params),
+        )
+
+    def end(self, params):
+        """End the current iteration; True when a callback asks to stop."""
+        task, self._task = self._task, None
+        return task.call_on_fit_task_end(
+            estimator=self._estimator,
+            **self._data,
+            reconstruction_attributes=lambda: self._weights(params),
+        )
+
+    def abandon(self):
+        """End an iteration that did not complete, as an empty task."""
+        if self._task is not None:
+            task, self._task = self._task, None
+            task.call_on_fit_task_end(estimator=self._estimator)
+
+
+class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the regularized multi-layer perceptrons.
 
     Warning: this class should not be used directly. Use the derived classes.
@@ -304,19 +372,55 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fitting
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, keep_optimizer=False):
+    def _init_callbacks(self, incremental):
+        """The root callback context of a ``fit`` or ``partial_fit``, or None.
+
+        Called by the public fitting methods (whose ``_fit_context`` tears the
+        callbacks down), before the state a failed fit restores is saved.
+        """
+        if not getattr(self, "_skl_callbacks", None):
+            return None
+        if self.solver == "lbfgs":
+            # One more than the steps: the step begun after the last is empty.
+            max_subtasks = self.max_iter + 1
+        else:
+            max_subtasks = 1 if incremental else self.max_iter
+        return self._init_callback_context(max_subtasks=max_subtasks)
+
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        incremental=False,
+        keep_optimizer=False,
+        callback_ctx=None,
+    ):
         # A fit that fails, at any point, leaves the estimator as it was.
         # ``keep_optimizer`` continues a warm start with the optimizer's state (the
         # moments, the step count and the learning rate) instead of a fresh one.
         saved = self.__dict__.copy()
         try:
-            return self._fit_unguarded(X, y, sample_weight, incremental, keep_optimizer)
+            return self._fit_unguarded(
+                X, y, sample_weight, incremental, keep_optimizer, callback_ctx
+            )
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
 
-    def _fit_unguarded(self, X, y, sample_weight, incremental, keep_optimizer=False):
+    def _fit_unguarded(
+        self,
+        X,
+        y,
+        sample_weight,
+        incremental,
+        keep_optimizer=False,
+        callback_ctx=None,
+    ):
+        weighted = (
+            sample_weight is not None or getattr(self, "class_weight", None) is not None
+        )
         hidden_sizes = self._hidden_sizes()
         alphas, dropout = self._check_options(hidden_sizes)
         first_pass = not hasattr(self, "coefs_") or (
@@ -342,13 +446,18 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             )
         random_state = check_random_state(self.random_state)
         layout = Layout(layer_units)
+        hooks = None
+        if callback_ctx is not None:
+            hooks = _IterationCallbacks(callback_ctx, self, layout, X.dtype, weighted)
+            hooks.use_data(X, y_labels, sample_weight)
+            hooks.begin_fit()
         if first_pass:
             self._initialize(Y, layer_units, X.dtype, random_state)
         params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
 
         if self.solver == "lbfgs":
             params = self._fit_lbfgs(
-                X, Y, sample_weight, params, layout, alphas, dropout
+                X, Y, sample_weight, params, layout, alphas, dropout, hooks
             )
         else:
             params = self._fit_stochastic(
@@ -363,8 +472,12 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 random_state,
                 incremental,
                 keep_optimizer and not first_pass,
+                hooks,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
+        if hooks is not None:
+            hooks.use_data(X, y_labels, sample_weight)
+            hooks.end_fit()
         return self
 
     def _layer_units(self):
@@ -471,7 +584,9 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return np.ascontiguousarray(X), None, None, None
 
-    def _fit_lbfgs(self, X, Y, sample_weight, params, layout, alphas, dropout):
+    def _fit_lbfgs(
+        self, X, Y, sample_weight, params, layout, alphas, dropout, hooks=None
+    ):
         cfg = self._config(X.dtype, 0)
         n_samples = X.shape[0]
         kernel_X = self._kernel_input(X)
@@ -504,6 +619,16 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             )
             return objective, grad.astype(np.float64)
 
+        callback = None
+        if hooks is not None:
+            # scipy calls ``callback`` at the end of each step: it ends that step
+            # and begins the next, so the step begun last never runs.
+            hooks.begin("iteration", params)
+
+            def callback(xk):
+                hooks.end(xk)
+                hooks.begin("iteration", xk)
+
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         result = scipy.optimize.minimize(
             objective_and_gradient,
@@ -516,7 +641,10 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 "gtol": self.tol,
                 **_get_additional_lbfgs_options_dict("iprint", iprint),
             },
+            callback=callback,
         )
+        if hooks is not None:
+            hooks.abandon()
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         params = result.x.astype(X.dtype)
@@ -540,6 +668,7 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         random_state,
         incremental,
         keep_optimizer=False,
+        hooks=None,
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -568,6 +697,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             X_val, Y_val, y_val = X[val], Y[val], y_labels[val]
             sample_weight_val = sample_weight[val]
             X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+            if hooks is not None:
+                hooks.use_data(X, y_labels[train], sample_weight)
 
         n_samples = X.shape[0]
         if self.batch_size == "auto":
@@ -681,6 +812,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         try:
             for _ in range(self.max_iter):
                 committed = commit()
+                if hooks is not None:
+                    hooks.begin("epoch", params)
                 if table:
                     epoch_start = time.perf_counter()
                     epoch_rate = state["learning_rate"]
@@ -722,6 +855,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                 epoch_loss = accumulated / n_samples
                 if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
                     rollback(committed)
+                    if hooks is not None:
+                        hooks.abandon()
                     warnings.warn(
                         f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
                         "training stopped there and the weights of the last finite "
@@ -783,6 +918,10 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
                         time.perf_counter() - epoch_start,
                     )
 
+                # A callback's request to stop ends the training at this epoch.
+                if hooks is not None and hooks.end(params):
+                    break
+
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = invscaling_rate(
                         self.learning_rate_init, self.power_t, t
@@ -835,6 +974,8 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
             # The interrupted epoch is discarded, bookkeeping included: the model
             # is that of the last completed epoch. With none completed, the
             # interrupt propagates and the call leaves the estimator as it was.
+            if hooks is not None:
+                hooks.abandon()
             rollback(committed)
             n_iter, t, loss = committed["n_iter"], committed["t"], committed["loss"]
             best_loss = committed["best_loss"]
@@ -1015,7 +1156,14 @@ class BaseRegularizedMLP(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        callback_ctx = self._init_callbacks(incremental=False)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=False,
+            callback_ctx=callback_ctx,
+        )
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -1753,6 +1901,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self : object
             Trained MLP model.
         """
+        callback_ctx = self._init_callbacks(incremental=True)
         saved = self.__dict__.copy()
         try:
             if _check_partial_fit_first_call(self, classes):
@@ -1767,7 +1916,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=True,
+            callback_ctx=callback_ctx,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1985,4 +2140,10 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         self : object
             Trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=True,
+            callback_ctx=self._init_callbacks(incremental=True),
+        )

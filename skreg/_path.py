@@ -317,6 +317,14 @@ def _fold_path(
     return scores, n_iter, fit_time, score_time
 
 
+def _no_callbacks(estimator):
+    raise AttributeError(
+        f"{type(estimator).__name__} does not report to callbacks; set them on a "
+        "RegularizedMLPClassifier or RegularizedMLPRegressor built with "
+        "alpha=alpha_."
+    )
+
+
 class _RegularizedMLPCVMixin:
     """The search shared by the two cross-validated estimators."""
 
@@ -331,6 +339,10 @@ class _RegularizedMLPCVMixin:
         "n_jobs": [Integral, None],
         "refit": ["boolean"],
     }
+
+    @available_if(_no_callbacks)
+    def set_callbacks(self, *callbacks):
+        """Not available: the search does not report to callbacks."""
 
     def _base_estimator(self):
         """The estimator each path fits."""
