@@ -10,6 +10,7 @@ estimators' own ``fit``; nothing here touches a kernel.
 """
 
 import copy
+import textwrap
 import time
 from numbers import Integral, Real
 
@@ -548,24 +549,14 @@ class _RegularizedMLPCVMixin:
     warm_start = False
 
 
-def _never(estimator):
-    raise AttributeError(
-        f"{type(estimator).__name__} fits whole paths and has no partial_fit; "
-        "continue training a RegularizedMLPClassifier or RegularizedMLPRegressor "
-        "built with alpha=alpha_."
-    )
+def _search_doc(kind, base, folds, score, examples):
+    """The docstring of a cross-validated estimator, for one kind of base."""
+    return _SEARCH_DOC.format(
+        kind=kind, base=base, folds=folds, score=score
+    ) + textwrap.indent(textwrap.dedent(examples), "    ")
 
 
-def _cv_constraints(base):
-    constraints = {
-        k: v for k, v in base._parameter_constraints.items() if k not in _REPLACED
-    }
-    constraints.update(_RegularizedMLPCVMixin._cv_constraints)
-    return constraints
-
-
-class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifier):
-    """Classifier that picks ``alpha`` by cross-validation over warm-started paths.
+_SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started paths.
 
     For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
     :func:`regularization_path` is fitted on the fold's training part, from the
@@ -576,8 +567,8 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
 
     Parameters
     ----------
-    hidden_layer_sizes, activation, solver, ... : see RegularizedMLPClassifier
-        Every parameter of :class:`RegularizedMLPClassifier` but ``alpha`` (the grid
+    hidden_layer_sizes, activation, solver, ... : see {base}
+        Every parameter of :class:`{base}` but ``alpha`` (the grid
         replaces it) and ``warm_start`` (the path warm-starts its fits), with the
         same meaning and default.
 
@@ -604,11 +595,11 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
 
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV``: None for 5-fold, an int for that many folds
-        (stratified ``KFold``), or a splitter.
+        ({folds}), or a splitter.
 
     scoring : str or callable, default=None
         The score to maximise, as in ``GridSearchCV``. None uses the estimator's
-        ``score``: accuracy.
+        ``score``: {score}.
 
     n_jobs : int, default=None
         Number of paths fitted in parallel (one per fold and grid point), through
@@ -656,23 +647,49 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
     refit_time_ : float
         Seconds the refit took (with ``refit=True``).
 
-    coefs_, intercepts_, loss_curve_, n_iter_, ... : see RegularizedMLPClassifier
+    coefs_, intercepts_, loss_curve_, n_iter_, ... : see {base}
         The refitted model's attributes (with ``refit=True``).
 
     See Also
     --------
-    RegularizedMLPClassifier : The estimator at one alpha.
+    {base} : The estimator at one alpha.
     regularization_path : The path of one fit.
 
     Notes
     -----
     On the same grid and folds, the search fits far fewer epochs than a
-    ``GridSearchCV`` over :class:`RegularizedMLPClassifier`, which fits every point
+    ``GridSearchCV`` over :class:`{base}`, which fits every point
     from scratch: see the performance page of the documentation for measured
     ratios.
 
     Examples
     --------
+"""
+
+
+def _never(estimator):
+    raise AttributeError(
+        f"{type(estimator).__name__} fits whole paths and has no partial_fit; "
+        "continue training a RegularizedMLPClassifier or RegularizedMLPRegressor "
+        "built with alpha=alpha_."
+    )
+
+
+def _cv_constraints(base):
+    constraints = {
+        k: v for k, v in base._parameter_constraints.items() if k not in _REPLACED
+    }
+    constraints.update(_RegularizedMLPCVMixin._cv_constraints)
+    return constraints
+
+
+class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifier):
+    __doc__ = _search_doc(
+        "Classifier",
+        "RegularizedMLPClassifier",
+        "stratified ``KFold``",
+        "accuracy",
+        """\
     >>> from sklearn.datasets import load_breast_cancer
     >>> from sklearn.preprocessing import scale
     >>> from skreg import RegularizedMLPClassifierCV
@@ -683,7 +700,8 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
     (4,)
     >>> bool(search.best_score_ > 0.9)
     True
-    """
+    """,
+    )
 
     _base_class = RegularizedMLPClassifier
     _parameter_constraints: dict = _cv_constraints(RegularizedMLPClassifier)
@@ -775,114 +793,12 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
 
 
 class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor):
-    """Regressor that picks ``alpha`` by cross-validation over warm-started paths.
-
-    For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
-    :func:`regularization_path` is fitted on the fold's training part, from the
-    weakest alpha to the strongest, each fit warm-started from the last; every
-    point is scored on the fold's held-out part. The point with the best mean score
-    is refitted on all the data, along the same path up to that alpha, and this
-    estimator then predicts as that model.
-
-    Parameters
-    ----------
-    hidden_layer_sizes, activation, solver, ... : see RegularizedMLPRegressor
-        Every parameter of :class:`RegularizedMLPRegressor` but ``alpha`` (the grid
-        replaces it) and ``warm_start`` (the path warm-starts its fits), with the
-        same meaning and default.
-
-    alphas : int or array-like of float, default=10
-        The grid of penalty strengths: an int for that many values on a log scale
-        from ``alpha_max`` down to ``eps * alpha_max`` (computed on the whole data,
-        see :func:`regularization_path`), or the values themselves.
-
-    eps : float, default=1e-3
-        Ratio of the weakest to the strongest alpha of an automatic grid.
-
-    path_max_iter : int or None, default=10
-        The most epochs of each fit of a path after the first: it starts from the
-        solution at the next weaker alpha, so it needs far fewer than a fit from
-        the initial weights (``max_iter``). None gives every fit ``max_iter``.
-
-    l1_ratios : array-like of float, default=None
-        L1 shares to search, each with its own path. None searches ``l1_ratio``
-        alone.
-
-    dropouts : array-like, default=None
-        Dropout rates to search (floats, or one sequence of per-layer rates per
-        entry), each with its own path. None searches ``dropout`` alone.
-
-    cv : int, cross-validation generator or iterable, default=None
-        As in ``GridSearchCV``: None for 5-fold, an int for that many folds
-        (``KFold``), or a splitter.
-
-    scoring : str or callable, default=None
-        The score to maximise, as in ``GridSearchCV``. None uses the estimator's
-        ``score``: R^2.
-
-    n_jobs : int, default=None
-        Number of paths fitted in parallel (one per fold and grid point), through
-        joblib: ``joblib.parallel_backend("dask")`` sends them to a Dask cluster.
-        None means 1 unless in a joblib context.
-
-    refit : bool, default=True
-        Refit the best point on all the data. With False, only the search results
-        are kept and the estimator cannot predict.
-
-    Attributes
-    ----------
-    alpha_ : float
-        The alpha of the best point.
-
-    l1_ratio_ : float
-        The l1_ratio of the best point.
-
-    dropout_ : float or list of float
-        The dropout of the best point.
-
-    alphas_ : ndarray of shape (n_alphas,)
-        The grid, decreasing.
-
-    cv_results_ : dict of ndarray
-        As ``GridSearchCV``'s: ``mean_fit_time``, ``std_fit_time``,
-        ``mean_score_time``, ``std_score_time``, ``param_alpha``,
-        ``param_l1_ratio``, ``param_dropout``, ``params``, ``split<k>_test_score``,
-        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, plus
-        ``mean_n_iter``, the epochs a fit ran on average. Points are ordered by
-        l1_ratio, then dropout, then decreasing alpha.
-
-    best_score_ : float
-        Mean cross-validated score of the best point.
-
-    best_params_ : dict
-        ``alpha``, ``l1_ratio`` and ``dropout`` of the best point.
-
-    best_index_ : int
-        Index of the best point in ``cv_results_``.
-
-    n_splits_ : int
-        Number of cross-validation folds.
-
-    refit_time_ : float
-        Seconds the refit took (with ``refit=True``).
-
-    coefs_, intercepts_, loss_curve_, n_iter_, ... : see RegularizedMLPRegressor
-        The refitted model's attributes (with ``refit=True``).
-
-    See Also
-    --------
-    RegularizedMLPRegressor : The estimator at one alpha.
-    regularization_path : The path of one fit.
-
-    Notes
-    -----
-    On the same grid and folds, the search fits far fewer epochs than a
-    ``GridSearchCV`` over :class:`RegularizedMLPRegressor`, which fits every point
-    from scratch: see the performance page of the documentation for measured
-    ratios.
-
-    Examples
-    --------
+    __doc__ = _search_doc(
+        "Regressor",
+        "RegularizedMLPRegressor",
+        "``KFold``",
+        "R^2",
+        """\
     >>> from sklearn.datasets import load_diabetes
     >>> from sklearn.preprocessing import scale
     >>> from skreg import RegularizedMLPRegressorCV
@@ -892,7 +808,8 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
     ...                                    random_state=0)
     >>> search.fit(scale(X), scale(y)).alpha_ in search.alphas_
     True
-    """
+    """,
+    )
 
     _base_class = RegularizedMLPRegressor
     _parameter_constraints: dict = _cv_constraints(RegularizedMLPRegressor)
