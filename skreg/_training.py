@@ -171,8 +171,9 @@ def _sparse_input(data, k, dropout, rate, key, index):
 
 # Inlined into ``run_epoch`` (its one jitted caller) before typing: compiled as a
 # callee of its own, its code was optimised and turned into machine code twice,
-# once on its own and once inside the epoch kernel, a sixth of a cold first fit.
-# Inlining callees at more than one call site costs more typing than it saves.
+# once on its own and once inside the epoch kernel, about a sixth of a cold first
+# fit. Inlining the smaller kernels as well costs more typing than it saves: Numba
+# types every inlined copy anew.
 @njit(inline="always", **_JIT)
 def batch_objective_gradient(
     X,
