@@ -118,14 +118,16 @@ def multiply_derivative(A, delta, code, column_sums):
 
 
 @njit(**_JIT)
-def dropout_derivative(A, factors, code, rate, key):
+def dropout_derivative(A, factors, code, rate, key, offset):
     """In place: draw dropout's factors, ``A *= factor``, ``factors = factor * f'``.
 
     ``A`` is the activation output ``f(z)``, a C-contiguous block; the factor of
-    entry ``(i, j)`` is ``dropout_factor(key, i * m + j, rate)``, the one
-    ``dropout_scale`` draws. Afterwards ``A`` is the output after dropout and
-    ``factors`` holds ``factor * f'(z)``, all the backward pass needs: neither the
-    mask nor the activation before dropout has to be kept.
+    entry ``(i, j)`` is ``dropout_factor(key, offset + i * m + j, rate)``, the one
+    ``dropout_scale`` draws when ``offset`` is 0. ``offset`` is even: a block that
+    holds the later rows of a batch draws the factors those rows have in the whole
+    batch. Afterwards ``A`` is the output after dropout and ``factors`` holds
+    ``factor * f'(z)``, all the backward pass needs: neither the mask nor the
+    activation before dropout has to be kept.
     """
     n, m = A.shape
     size = n * m
@@ -139,12 +141,13 @@ def dropout_derivative(A, factors, code, rate, key):
     high = np.uint64(32)
     # Two passes that each vectorize: the factors, one random word for two
     # entries, then the scaling and the derivative.
+    first_pair = offset // 2
     for pair in range(size // 2):
-        word = dropout_word(key, pair)
+        word = dropout_word(key, first_pair + pair)
         flat_factors[2 * pair] = zero if (word & low) < threshold else keep
         flat_factors[2 * pair + 1] = zero if (word >> high) < threshold else keep
     if size % 2:
-        word = dropout_word(key, size // 2)
+        word = dropout_word(key, first_pair + size // 2)
         flat_factors[size - 1] = zero if (word & low) < threshold else keep
     for e in range(size):
         a = flat_A[e]

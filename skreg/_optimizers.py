@@ -45,6 +45,32 @@ def _block_bounds(params, coef_offsets, block):
 
 
 @njit(**_JIT)
+def part_bounds(start, stop, row_length, part):
+    """The entries of ``[start, stop)`` that part ``part`` of a two-way split owns.
+
+    The block holds rows of ``row_length`` entries; part 0 owns its first half of
+    rows (rounded down), part 1 the rest, and part -1 the whole block. The training
+    kernels split every weight matrix by rows (a row is a group of the group
+    penalties) and the intercepts in the middle, the same way in every phase of a
+    step, so each part's entries are written by one worker only.
+    """
+    if part < 0:
+        return start, stop
+    middle = start + (stop - start) // row_length // 2 * row_length
+    if part == 0:
+        return start, middle
+    return middle, stop
+
+
+@njit(**_JIT)
+def block_part(params, units, coef_offsets, block, part):
+    """``part_bounds`` of a block: a weight matrix, or (the last one) the intercepts."""
+    start, stop = _block_bounds(params, coef_offsets, block)
+    row_length = units[block + 1] if block + 1 < coef_offsets.shape[0] else 1
+    return part_bounds(start, stop, row_length, part)
+
+
+@njit(**_JIT)
 def _sgd_block(params, grad, velocity, lr, momentum, nesterov, threshold):
     # A loop without branches over contiguous views, so LLVM vectorizes it; the
     # soft threshold is the identity when the threshold is 0.
@@ -70,11 +96,14 @@ def sgd_step(
     penalty,
     l1_ratio,
     grouped,
+    part,
 ):
     """One SGD step with (Nesterov) momentum, then the proximal step on the weights.
 
     ``units`` are the layer sizes, which give each weight matrix its rows.
     ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
+    ``part`` is -1 for every parameter, or the part (0 or 1) of ``block_part`` to
+    update.
     """
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
@@ -82,7 +111,7 @@ def sgd_step(
     share = l1_share(penalty, l1_ratio)
     groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
-        start, stop = _block_bounds(params, coef_offsets, block)
+        start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
         threshold = lr * alphas[block] * share if weights else 0.0
         _sgd_block(
@@ -95,7 +124,8 @@ def sgd_step(
             cast(threshold),
         )
         if grouped is not None and weights and groups > 0.0:
-            n_in, n_out = units[block], units[block + 1]
+            n_out = units[block + 1]
+            n_in = (stop - start) // n_out
             W = params[start:stop].reshape((n_in, n_out))
             row_threshold = lr * alphas[block] * groups * np.sqrt(n_out)
             for i in range(n_in):
@@ -134,19 +164,22 @@ def adam_step(
     penalty,
     l1_ratio,
     grouped,
+    part,
 ):
     """Adam step number ``t`` (from 1), then the proximal step on the weights.
 
     Returns ``lr_t``, the bias-corrected learning rate of this step. ``units`` are
     the layer sizes. ``grad`` is spent by the step and serves as scratch space.
     ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
+    ``part`` is -1 for every parameter, or the part (0 or 1) of ``block_part`` to
+    update.
     """
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
     share = l1_share(penalty, l1_ratio)
     groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
-        start, stop = _block_bounds(params, coef_offsets, block)
+        start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
         threshold = alphas[block] * share if weights else 0.0
         _adam_block(
@@ -164,7 +197,8 @@ def adam_step(
         )
         if grouped is None or not weights or groups == 0.0:
             continue
-        n_in, n_out = units[block], units[block + 1]
+        n_out = units[block + 1]
+        n_in = (stop - start) // n_out
         row_threshold = alphas[block] * groups * np.sqrt(n_out)
         if row_threshold > 0.0:
             W = params[start:stop].reshape((n_in, n_out))

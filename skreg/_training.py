@@ -21,7 +21,8 @@ from numba import njit
 
 from ._activations import bias_activation, dropout_derivative, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
-from ._optimizers import adam_step, constrain_weights, sgd_step
+from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
+from ._parallel import STRIDE, barrier
 from ._penalties import group_norms, group_share, l2_share, value_from_sums
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, normal, stream_key
@@ -169,11 +170,230 @@ def _sparse_input(data, k, dropout, rate, key, index):
     return v
 
 
-# Inlined into ``run_epoch`` (its one jitted caller) before typing: compiled as a
+# Inlined into its jitted callers (the epoch kernels) before typing: compiled as a
 # callee of its own, its code was optimised and turned into machine code twice,
 # once on its own and once inside the epoch kernel, about a sixth of a cold first
 # fit. Inlining the smaller kernels as well costs more typing than it saves: Numba
 # types every inlined copy anew.
+@njit(inline="always", **_JIT)
+def data_gradient(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    start,
+    stop,
+    offset,
+    rows,
+    params,
+    grad,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    dropout,
+    work,
+    work_offsets,
+    cfg,
+    step,
+):
+    """Weighted loss sum of some samples of a batch, and its gradient's sums.
+
+    The samples are ``order[start:stop]`` (or ``start:stop`` when ``order`` is
+    empty), the rows ``offset`` onwards of their batch: ``offset`` (even) places
+    them in the batch's dropout and noise streams. ``rows`` is an int64 buffer of at
+    least ``stop - start`` entries that receives their indices. Returns ``(loss
+    sum, sum of sample weights)`` and writes into ``grad`` the data term's gradient
+    before it is divided by the batch's weight: each weight matrix's ``A.T @
+    delta`` and each intercept's column sums of ``delta``. ``step`` keys the
+    dropout streams.
+    Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
+    input block: the caller plans one whenever ``order`` is non-empty, or input
+    dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
+    """
+    n_layers = units.shape[0]
+    size = stop - start
+    shuffled = order.shape[0] > 0
+    # The sample index of each batch row, written into a buffer the caller
+    # allocated once, so no batch allocates.
+    for r in range(size):
+        rows[r] = order[start + r] if shuffled else start + r
+
+    # ---- input layer: the first product, dense or CSR
+    n_in = units[0]
+    n_hidden = units[1]
+    W0 = _block(params, coef_offsets[0], n_in, n_hidden)
+    Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
+    # Stream and block arguments are passed as int64 values, not constants: a
+    # constant argument compiles a specialization of its own.
+    # ``dropout`` is None when the fit draws no random numbers at all (no dropout
+    # of any kind, no input noise): then none of that code is compiled.
+    input_rate = cfg.input_dropout
+    input_key = np.uint64(0)
+    if dropout is not None:
+        input_key = stream_key(cfg.seed, step, np.int64(0))
+    first_entry = offset * n_in
+    gathered = work_offsets[0, 1] > work_offsets[0, 0]
+    # Two guards rather than if / else: Numba prunes a branch only on a None
+    # argument, so each path is guarded by the argument that is None without it.
+    if indptr is not None:
+        Z1[:] = 0.0
+        for r in range(size):
+            row = rows[r]
+            for k in range(indptr[row], indptr[row + 1]):
+                j = indices[k]
+                v = _sparse_input(
+                    data, k, dropout, input_rate, input_key, first_entry + r * n_in + j
+                )
+                for h in range(n_hidden):
+                    Z1[r, h] += v * W0[j, h]
+    if X is not None:
+        if gathered:
+            A0 = _block(work, work_offsets[0, 0], size, n_in)
+            # An explicit loop: a row-slice assignment costs about three times as
+            # much.
+            for r in range(size):
+                row = rows[r]
+                for j in range(n_in):
+                    A0[r, j] = X[row, j]
+            if dropout is not None:
+                if input_rate > 0.0:
+                    for r in range(size):
+                        for j in range(n_in):
+                            A0[r, j] *= dropout_factor(
+                                input_key, first_entry + r * n_in + j, input_rate
+                            )
+                if cfg.noise_std > 0.0:
+                    noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
+                    for r in range(size):
+                        for j in range(n_in):
+                            A0[r, j] += cfg.noise_std * normal(
+                                noise_key, first_entry + r * n_in + j
+                            )
+        else:
+            A0 = X[start:stop]
+        np.dot(A0, W0, Z1)
+
+    # ---- forward through the layers
+    for layer in range(n_layers - 1):
+        n_out = units[layer + 1]
+        Z = _block(work, work_offsets[0, layer + 1], size, n_out)
+        if layer > 0:
+            A = _block(work, work_offsets[0, layer], size, units[layer])
+            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(A, W, Z)
+        b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+        if layer + 1 < n_layers - 1:
+            bias_activation(Z, b, cfg.activation, cfg.smooth)
+            rate = 0.0 if dropout is None else dropout[layer]
+            if dropout is not None and rate > 0.0:
+                # Keep f'(z) times the dropout factor, so the backward pass needs
+                # neither the mask nor the activation before dropout.
+                D = _block(work, work_offsets[2, layer + 1], size, n_out)
+                key = stream_key(cfg.seed, step, layer + 1)
+                dropout_derivative(Z, D, cfg.activation, rate, key, offset * n_out)
+        else:
+            bias_output_activation(Z, b, cfg.loss)
+
+    # ---- loss and the error at the output
+    n_outputs = units[n_layers - 1]
+    P = _block(work, work_offsets[0, n_layers - 1], size, n_outputs)
+    delta = _block(work, work_offsets[1, n_layers - 1], size, n_outputs)
+    loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
+    weight_sum = 0.0
+    for r in range(size):
+        weight_sum += sample_weight[rows[r]]
+
+    # ---- backward
+    for layer in range(n_layers - 2, -1, -1):
+        n_out = units[layer + 1]
+        delta = _block(work, work_offsets[1, layer + 1], size, n_out)
+        G = _block(grad, coef_offsets[layer], units[layer], n_out)
+        if layer == 0:
+            if indptr is not None:
+                G[:] = 0.0
+                for r in range(size):
+                    row = rows[r]
+                    for k in range(indptr[row], indptr[row + 1]):
+                        j = indices[k]
+                        v = _sparse_input(
+                            data,
+                            k,
+                            dropout,
+                            input_rate,
+                            input_key,
+                            first_entry + r * n_in + j,
+                        )
+                        for h in range(n_out):
+                            G[j, h] += v * delta[r, h]
+            if X is not None:
+                np.dot(A0.T, delta, G)
+        else:
+            A = _block(work, work_offsets[0, layer], size, units[layer])
+            np.dot(A.T, delta, G)
+        if layer == n_layers - 2:
+            # Hidden layers' intercept gradients are summed in the pass that
+            # applies the activation's derivative, below.
+            gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+            gb[:] = 0
+            for r in range(size):
+                for h in range(n_out):
+                    gb[h] += delta[r, h]
+        if layer > 0:
+            previous = _block(work, work_offsets[1, layer], size, units[layer])
+            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(delta, W.T, previous)
+            sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
+            rate = 0.0 if dropout is None else dropout[layer - 1]
+            if rate > 0.0:
+                D = _block(work, work_offsets[2, layer], size, units[layer])
+                sums[:] = 0
+                for r in range(size):
+                    for h in range(units[layer]):
+                        d = previous[r, h] * D[r, h]
+                        previous[r, h] = d
+                        sums[h] += d
+            else:
+                A = _block(work, work_offsets[0, layer], size, units[layer])
+                multiply_derivative(A, previous, cfg.activation, sums)
+    return loss_sum, weight_sum
+
+
+@njit(**_JIT)
+def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, part):
+    """From ``data_gradient``'s sums to the objective's gradient; the penalty value.
+
+    Multiplies the sums by ``inverse`` (one over the batch's weight) and adds the
+    smooth part of the penalty's gradient, on the entries of ``part`` (-1 for all,
+    or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that part's
+    weights (the two parts' penalties add up to the whole).
+    """
+    cast = params.dtype.type
+    l2 = l2_share(cfg.penalty, cfg.l1_ratio)
+    group = group_share(cfg.penalty, cfg.l1_ratio)
+    penalty = 0.0
+    n_matrices = coef_offsets.shape[0] - 1
+    for layer in range(n_matrices - 1, -1, -1):
+        start, stop = block_part(params, units, coef_offsets, layer, part)
+        g = grad[start:stop]
+        w = params[start:stop]
+        squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
+        groups = 0.0
+        if group > 0.0:
+            n_out = units[layer + 1]
+            W = w.reshape(((stop - start) // n_out, n_out))
+            groups = _group_norms(W, cfg.grouped)
+        penalty += value_from_sums(
+            squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
+        )
+    start, stop = block_part(params, units, coef_offsets, n_matrices, part)
+    for i in range(start, stop):
+        grad[i] *= inverse
+    return penalty
+
+
 @njit(inline="always", **_JIT)
 def batch_objective_gradient(
     X,
@@ -201,172 +421,42 @@ def batch_objective_gradient(
     """Objective of one batch and its gradient, written into ``grad``.
 
     The batch is samples ``order[start:stop]`` (or ``start:stop`` when ``order`` is
-    empty); ``rows`` is an int64 buffer of at least ``stop - start`` entries that
-    receives their indices. Returns ``(mean_loss + penalty, sum of sample
+    empty), as in ``data_gradient``. Returns ``(mean_loss + penalty, sum of sample
     weights)``, the objective being that batch's weighted mean loss plus the whole
     penalty, and ``grad`` its gradient (smooth part of the penalty only). ``step``
     keys the dropout streams.
-    Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
-    input block: the caller plans one whenever ``order`` is non-empty, or input
-    dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
     """
-    n_layers = units.shape[0]
-    size = stop - start
-    shuffled = order.shape[0] > 0
-    # The sample index of each batch row, written into a buffer the caller
-    # allocated once, so no batch allocates.
-    for r in range(size):
-        rows[r] = order[start + r] if shuffled else start + r
-
-    # ---- input layer: the first product, dense or CSR
-    n_in = units[0]
-    n_hidden = units[1]
-    W0 = _block(params, coef_offsets[0], n_in, n_hidden)
-    Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
-    # Stream and block arguments are passed as int64 values, not constants: a
-    # constant argument compiles a specialization of its own.
-    # ``dropout`` is None when the fit draws no random numbers at all (no dropout
-    # of any kind, no input noise): then none of that code is compiled.
-    input_rate = cfg.input_dropout
-    input_key = np.uint64(0)
-    if dropout is not None:
-        input_key = stream_key(cfg.seed, step, np.int64(0))
-    gathered = work_offsets[0, 1] > work_offsets[0, 0]
-    # Two guards rather than if / else: Numba prunes a branch only on a None
-    # argument, so each path is guarded by the argument that is None without it.
-    if indptr is not None:
-        Z1[:] = 0.0
-        for r in range(size):
-            row = rows[r]
-            for k in range(indptr[row], indptr[row + 1]):
-                j = indices[k]
-                v = _sparse_input(data, k, dropout, input_rate, input_key, r * n_in + j)
-                for h in range(n_hidden):
-                    Z1[r, h] += v * W0[j, h]
-    if X is not None:
-        if gathered:
-            A0 = _block(work, work_offsets[0, 0], size, n_in)
-            # An explicit loop: a row-slice assignment costs about three times as
-            # much.
-            for r in range(size):
-                row = rows[r]
-                for j in range(n_in):
-                    A0[r, j] = X[row, j]
-            if dropout is not None:
-                if input_rate > 0.0:
-                    for r in range(size):
-                        for j in range(n_in):
-                            A0[r, j] *= dropout_factor(
-                                input_key, r * n_in + j, input_rate
-                            )
-                if cfg.noise_std > 0.0:
-                    noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
-                    for r in range(size):
-                        for j in range(n_in):
-                            A0[r, j] += cfg.noise_std * normal(noise_key, r * n_in + j)
-        else:
-            A0 = X[start:stop]
-        np.dot(A0, W0, Z1)
-
-    # ---- forward through the layers
-    for layer in range(n_layers - 1):
-        n_out = units[layer + 1]
-        Z = _block(work, work_offsets[0, layer + 1], size, n_out)
-        if layer > 0:
-            A = _block(work, work_offsets[0, layer], size, units[layer])
-            W = _block(params, coef_offsets[layer], units[layer], n_out)
-            np.dot(A, W, Z)
-        b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
-        if layer + 1 < n_layers - 1:
-            bias_activation(Z, b, cfg.activation, cfg.smooth)
-            rate = 0.0 if dropout is None else dropout[layer]
-            if dropout is not None and rate > 0.0:
-                # Keep f'(z) times the dropout factor, so the backward pass needs
-                # neither the mask nor the activation before dropout.
-                D = _block(work, work_offsets[2, layer + 1], size, n_out)
-                key = stream_key(cfg.seed, step, layer + 1)
-                dropout_derivative(Z, D, cfg.activation, rate, key)
-        else:
-            bias_output_activation(Z, b, cfg.loss)
-
-    # ---- loss and the error at the output
-    n_outputs = units[n_layers - 1]
-    P = _block(work, work_offsets[0, n_layers - 1], size, n_outputs)
-    delta = _block(work, work_offsets[1, n_layers - 1], size, n_outputs)
-    loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
-    weight_sum = 0.0
-    for r in range(size):
-        weight_sum += sample_weight[rows[r]]
+    loss_sum, weight_sum = data_gradient(
+        X,
+        indptr,
+        indices,
+        data,
+        Y,
+        sample_weight,
+        order,
+        start,
+        stop,
+        np.int64(0),
+        rows,
+        params,
+        grad,
+        units,
+        coef_offsets,
+        intercept_offsets,
+        dropout,
+        work,
+        work_offsets,
+        cfg,
+        step,
+    )
     # A batch whose samples all weigh zero has no data term (its loss and errors are
     # zero): it contributes the penalty alone, instead of 0 / 0.
     normalizer = weight_sum if weight_sum > 0.0 else 1.0
-    cast = params.dtype.type
-    inverse = cast(1.0 / normalizer)
-    l2 = l2_share(cfg.penalty, cfg.l1_ratio)
-    group = group_share(cfg.penalty, cfg.l1_ratio)
-    penalty = 0.0
-
-    # ---- backward
-    for layer in range(n_layers - 2, -1, -1):
-        n_out = units[layer + 1]
-        delta = _block(work, work_offsets[1, layer + 1], size, n_out)
-        G = _block(grad, coef_offsets[layer], units[layer], n_out)
-        if layer == 0:
-            if indptr is not None:
-                G[:] = 0.0
-                for r in range(size):
-                    row = rows[r]
-                    for k in range(indptr[row], indptr[row + 1]):
-                        j = indices[k]
-                        v = _sparse_input(
-                            data, k, dropout, input_rate, input_key, r * n_in + j
-                        )
-                        for h in range(n_out):
-                            G[j, h] += v * delta[r, h]
-            if X is not None:
-                np.dot(A0.T, delta, G)
-        else:
-            A = _block(work, work_offsets[0, layer], size, units[layer])
-            np.dot(A.T, delta, G)
-        g = grad[coef_offsets[layer] : coef_offsets[layer + 1]]
-        w = params[coef_offsets[layer] : coef_offsets[layer + 1]]
-        squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
-        groups = 0.0
-        if group > 0.0:
-            groups = _group_norms(w.reshape((units[layer], n_out)), cfg.grouped)
-        penalty += value_from_sums(
-            squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
-        )
-        gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
-        if layer == n_layers - 2:
-            # Hidden layers' intercept gradients are summed in the pass that
-            # applies the activation's derivative, below.
-            gb[:] = 0
-            for r in range(size):
-                for h in range(n_out):
-                    gb[h] += delta[r, h]
-        for h in range(n_out):
-            gb[h] *= inverse
-        if layer > 0:
-            previous = _block(work, work_offsets[1, layer], size, units[layer])
-            W = _block(params, coef_offsets[layer], units[layer], n_out)
-            np.dot(delta, W.T, previous)
-            sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
-            rate = 0.0 if dropout is None else dropout[layer - 1]
-            if rate > 0.0:
-                D = _block(work, work_offsets[2, layer], size, units[layer])
-                sums[:] = 0
-                for r in range(size):
-                    for h in range(units[layer]):
-                        d = previous[r, h] * D[r, h]
-                        previous[r, h] = d
-                        sums[h] += d
-            else:
-                A = _block(work, work_offsets[0, layer], size, units[layer])
-                multiply_derivative(A, previous, cfg.activation, sums)
-
-    objective = loss_sum / normalizer + penalty
-    return objective, weight_sum
+    inverse = params.dtype.type(1.0 / normalizer)
+    penalty = finish_gradient(
+        grad, params, units, coef_offsets, alphas, cfg, inverse, np.int64(-1)
+    )
+    return loss_sum / normalizer + penalty, weight_sum
 
 
 @njit(**_JIT)
@@ -460,6 +550,7 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
                 cfg.grouped,
+                np.int64(-1),
             )
         if second is not None:
             adam_step(
@@ -478,6 +569,7 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
                 cfg.grouped,
+                np.int64(-1),
             )
         if constraints is not None:
             max_norm, weight_decay = constraints
@@ -487,6 +579,185 @@ def run_epoch(
             constrain_weights(
                 params, units, coef_offsets, max_norm, rate * weight_decay, grad
             )
+    return accumulated, step
+
+
+@njit(**_JIT)
+def _add_part(grad, other, units, coef_offsets, part):
+    """``grad += other`` on the entries of ``part`` (``_optimizers.block_part``)."""
+    for block in range(coef_offsets.shape[0]):
+        start, stop = block_part(grad, units, coef_offsets, block, part)
+        for i in range(start, stop):
+            grad[i] += other[i]
+
+
+def half_rows(batch_size):
+    """Rows of the first half of a batch of ``batch_size`` rows: even, at least half.
+
+    Even, so that the second half's dropout factors start on a whole random word
+    (``_activations.dropout_derivative``).
+    """
+    return min(batch_size, (batch_size + 3) // 4 * 2)
+
+
+_half_rows = njit(**_JIT)(half_rows)
+
+
+@njit(**_JIT)
+def run_epoch_halves(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    n_samples,
+    batch_size,
+    rows,
+    params,
+    grads,
+    velocity,
+    first,
+    second,
+    step,
+    learning_rate,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    alphas,
+    dropout,
+    works,
+    work_offsets,
+    cfg,
+    constraints,
+    worker,
+    flags,
+    shared,
+):
+    """``run_epoch`` with every batch split in two halves, for one or two workers.
+
+    Each batch's first ``half_rows(size)`` samples are one half, the rest the
+    other. A step computes each half's data gradient (``data_gradient``) into its
+    own row of ``rows``, ``grads`` and ``works`` (each planned for
+    ``half_rows(batch_size)`` samples); then, over each part of the parameters
+    (``_optimizers.block_part``), adds the two, finishes the gradient and takes
+    the optimizer step; then the constraints.
+
+    ``worker`` is -1 to do both halves and both parts in this thread, or 0 or 1 to
+    do one of each while another thread calls this kernel with the other number
+    and the same arrays: the two meet at ``_parallel.barrier`` on ``flags``
+    (``_parallel.FLAGS_SIZE`` zeros), and exchange each half's sums through
+    ``shared`` (float64, ``2 * _parallel.STRIDE`` entries). Every sum is taken in the
+    same order either way, so the results do not depend on the number of threads.
+    Returns what ``run_epoch`` returns.
+    """
+    accumulated = 0.0
+    first_part = 1 if worker == 1 else 0
+    last_part = 0 if worker == 0 else 1
+    count = 0
+    grad = grads[0]
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        step += 1
+        middle = start + _half_rows(stop - start)
+        for part in range(first_part, last_part + 1):
+            low = start if part == 0 else middle
+            high = middle if part == 0 else stop
+            loss_sum = 0.0
+            weight_sum = 0.0
+            if high > low:
+                loss_sum, weight_sum = data_gradient(
+                    X,
+                    indptr,
+                    indices,
+                    data,
+                    Y,
+                    sample_weight,
+                    order,
+                    low,
+                    high,
+                    np.int64(low - start),
+                    rows[part],
+                    params,
+                    grads[part],
+                    units,
+                    coef_offsets,
+                    intercept_offsets,
+                    dropout,
+                    works[part],
+                    work_offsets,
+                    cfg,
+                    step,
+                )
+            else:
+                grads[part][:] = 0
+            shared[part * STRIDE] = loss_sum
+            shared[part * STRIDE + 1] = weight_sum
+        if worker >= 0:
+            count += 1
+            barrier(flags, worker, count)
+        loss_sum = shared[0] + shared[STRIDE]
+        weight_sum = shared[1] + shared[STRIDE + 1]
+        normalizer = weight_sum if weight_sum > 0.0 else 1.0
+        inverse = params.dtype.type(1.0 / normalizer)
+        for part in range(first_part, last_part + 1):
+            _add_part(grad, grads[1], units, coef_offsets, part)
+            shared[part * STRIDE + 2] = finish_gradient(
+                grad, params, units, coef_offsets, alphas, cfg, inverse, part
+            )
+            if velocity is not None:
+                sgd_step(
+                    params,
+                    grad,
+                    velocity,
+                    learning_rate,
+                    cfg.momentum,
+                    cfg.nesterov,
+                    units,
+                    coef_offsets,
+                    alphas,
+                    cfg.penalty,
+                    cfg.l1_ratio,
+                    cfg.grouped,
+                    np.int64(part),
+                )
+            if second is not None:
+                adam_step(
+                    params,
+                    grad,
+                    first,
+                    second,
+                    step,
+                    cfg.learning_rate_init,
+                    cfg.beta_1,
+                    cfg.beta_2,
+                    cfg.epsilon,
+                    units,
+                    coef_offsets,
+                    alphas,
+                    cfg.penalty,
+                    cfg.l1_ratio,
+                    cfg.grouped,
+                    np.int64(part),
+                )
+        if constraints is not None:
+            # A unit's norm spans both parts' rows: one worker takes this step
+            # once both have updated their parts.
+            if worker >= 0:
+                count += 1
+                barrier(flags, worker, count)
+            if worker <= 0:
+                max_norm, weight_decay = constraints
+                rate = learning_rate if second is None else cfg.learning_rate_init
+                constrain_weights(
+                    params, units, coef_offsets, max_norm, rate * weight_decay, grad
+                )
+        if worker >= 0:
+            count += 1
+            barrier(flags, worker, count)
+        objective = loss_sum / normalizer + (shared[2] + shared[STRIDE + 2])
+        accumulated += objective * (stop - start)
     return accumulated, step
 
 

@@ -203,7 +203,7 @@ def test_dropout_derivative_is_factor_times_derivative(name, block, rate, seed):
     factors = np.empty_like(A)
     dropout_scale(factors, rate, key)
     result_A, result_factors = A.copy(), np.full_like(A, np.nan)
-    dropout_derivative(result_A, result_factors, ACTIVATIONS[name], rate, key)
+    dropout_derivative(result_A, result_factors, ACTIVATIONS[name], rate, key, 0)
     assert_array_equal(result_A, A * factors)
     assert_array_equal(result_factors, factors * slope)
 

@@ -639,7 +639,7 @@ def test_dropout_keeps_the_rate_and_the_expected_activation(
     before = rng.uniform(0.1, 2.0, size=shape).astype(dtype)
     A, factors = before.copy(), np.full_like(before, np.nan)
     key = np.uint64(stream_key(seed, step, layer))
-    dropout_derivative(A, factors, IDENTITY, rate, key)
+    dropout_derivative(A, factors, IDENTITY, rate, key, 0)
     n = factors.size
     dropped = factors == 0.0
 
@@ -732,6 +732,7 @@ def test_sgd_steps_are_the_numpy_update_then_the_prox(problem, lr, momentum, nes
                 code,
                 rho,
                 group_marker(code),
+                -1,
             )
         result, velocity = runs[np.float64]
         _assert_steps_close(velocity, expected_velocity, scale, rtol=1e-10)
@@ -793,6 +794,7 @@ def test_adam_steps_are_the_numpy_update_then_the_prox(
                 code,
                 rho,
                 group_marker(code),
+                -1,
             )
             assert_allclose(returned, lr_t, rtol=1e-12)
         result, result_m, result_v = runs[np.float64]

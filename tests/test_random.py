@@ -188,7 +188,7 @@ def test_dropout_derivative_draws_the_factors_of_odd_blocks(shape):
     key = _key(5, 1, 2)
     A = np.ones(shape)
     factors = np.empty(shape)
-    dropout_derivative(A, factors, IDENTITY, 0.4, key)
+    dropout_derivative(A, factors, IDENTITY, 0.4, key, 0)
     expected = _factors(0.4, key, shape=shape)
     assert_array_equal(factors, expected)
     assert_array_equal(A, expected)
