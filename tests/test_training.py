@@ -4,9 +4,13 @@ The gradient written by ``batch_objective_gradient`` is checked against central
 finite differences of the objective it returns, for every activation, loss, penalty,
 dtype and input format; the objective itself against a plain NumPy forward pass;
 ``run_epoch`` against a loop of ``batch_objective_gradient`` calls followed by a
-NumPy optimizer step. The networks are tiny (4 features, hidden layers (5, 3)), so
-every finite-difference test runs in milliseconds once the kernels are compiled.
+NumPy optimizer step, and ``run_epoch_halves`` against the same loop, and its two
+workers, in two threads, against one. The networks are tiny (4 features, hidden
+layers (5, 3)), so every finite-difference test runs in milliseconds once the
+kernels are compiled.
 """
+
+import threading
 
 import numpy as np
 import pytest
@@ -19,13 +23,16 @@ from scipy.special import expit, softmax, xlogy
 from skreg._activations import ACTIVATIONS, smooth_marker
 from skreg._losses import LOSSES
 from skreg._optimizers import OPTIMIZERS
+from skreg._parallel import FLAGS_SIZE, STRIDE
 from skreg._penalties import PENALTIES, group_marker, penalty_code
 from skreg._random import dropout_scale, stream_key
 from skreg._training import (
     Layout,
     TrainConfig,
     batch_objective_gradient,
+    half_rows,
     run_epoch,
+    run_epoch_halves,
 )
 
 N_SAMPLES = 7
@@ -685,3 +692,188 @@ def test_float32_epoch_matches_float64(solver):
         results.append(params)
     assert results[0].dtype == np.float32
     assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------- run_epoch_halves
+
+
+def _run_halves(
+    net, params, order, batch_size, lr, state_1, state_2, workers, constraints=None
+):
+    """``run_epoch_halves`` with one worker (``workers=1``) or two threads."""
+    gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
+    if net.cfg.solver == OPTIMIZERS["sgd"]:
+        buffers = (state_1, None, None)
+    else:
+        buffers = (None, state_1, state_2)
+    half = half_rows(batch_size)
+    work, offsets = net.work(half, gather)
+    works = np.empty((2, work.size), dtype=work.dtype)
+    # NaN in the buffers: a half that read what it did not write would show.
+    grads = np.full((2, params.size), np.nan, dtype=params.dtype)
+    rows = np.empty((2, half), dtype=np.int64)
+    flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
+    shared = np.zeros(2 * STRIDE)
+
+    def call(worker):
+        return run_epoch_halves(
+            *net.kernel_X(),
+            net.Y,
+            net.sample_weight,
+            order,
+            N_SAMPLES,
+            batch_size,
+            rows,
+            params,
+            grads,
+            *buffers,
+            0,
+            lr,
+            net.layout.units,
+            net.layout.coef_offsets,
+            net.layout.intercept_offsets,
+            net.alphas,
+            net.dropout,
+            works,
+            offsets,
+            net.cfg,
+            constraints,
+            worker,
+            flags,
+            shared,
+        )
+
+    if workers == 1:
+        return call(-1)
+    helper = threading.Thread(target=call, args=(1,))
+    helper.start()
+    result = call(0)
+    helper.join()
+    return result
+
+
+@pytest.mark.parametrize("batch_size", [3, 4, N_SAMPLES])
+def test_half_rows_are_even_and_at_least_half(batch_size):
+    for size in range(1, batch_size + 1):
+        half = half_rows(size)
+        assert half == size or half % 2 == 0
+        assert size / 2 <= half <= size
+
+
+HALVES_CASES = {
+    **EPOCH_CASES,
+    "adam-group": dict(solver="adam", learning_rate_init=0.05, penalty="group_lasso"),
+    "sgd-sparse-group": dict(
+        solver="sgd", momentum=0.9, penalty="sparse_group_lasso", dropout=(0.3, 0.2)
+    ),
+}
+
+
+@pytest.mark.parametrize("batch_size", [3, 4])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("case", list(HALVES_CASES))
+def test_halves_epoch_is_a_sequence_of_minibatch_steps(case, sparse, batch_size):
+    # As test_epoch_is_a_sequence_of_minibatch_steps, each batch split in two
+    # halves (the last batch of 3 samples in 2 + 1, of 1 sample in 1 + nothing):
+    # the same steps and the same dropout draws as whole batches, summed in
+    # another order.
+    options = dict(HALVES_CASES[case])
+    penalty = options.pop("penalty", "elasticnet")
+    net = Network("tanh", "binary_log_loss", 3, penalty, sparse=sparse, **options)
+    solver = options["solver"]
+    lr = 0.1
+    order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64)
+
+    reference = NumpyOptimizer(net, solver, lr)
+    expected = net.params.copy()
+    expected_accumulated = 0.0
+    for k, start in enumerate(range(0, N_SAMPLES, batch_size)):
+        stop = min(start + batch_size, N_SAMPLES)
+        objective, grad, _ = net.evaluate(
+            expected, order=order, start=start, stop=stop, step=k + 1
+        )
+        expected_accumulated += objective * (stop - start)
+        expected = reference.step(expected, grad)
+
+    params = net.params.copy()
+    state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
+    accumulated, step = _run_halves(
+        net, params, order, batch_size, lr, state_1, state_2, 1
+    )
+    assert step == len(range(0, N_SAMPLES, batch_size))
+    assert_allclose(accumulated, expected_accumulated, rtol=1e-12)
+    assert_allclose(params, expected, rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("constraints", [None, (0.8, 0.5), (0.0, 0.5)])
+@pytest.mark.parametrize("case", ["sgd-momentum", "adam", "adam-group"])
+def test_halves_constraints_equal_run_epoch(case, constraints):
+    options = dict(HALVES_CASES[case])
+    penalty = options.pop("penalty", "l1")
+    net = Network("relu", "log_loss", 3, penalty, **options)
+    results = []
+    for halves in (False, True):
+        params = net.params.copy()
+        state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
+        if halves:
+            _run_halves(
+                net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 1, constraints
+            )
+        else:
+            _run_epoch_constrained(net, params, 4, state_1, state_2, constraints)
+        results.append(params)
+    assert_allclose(results[1], results[0], rtol=1e-11, atol=1e-14)
+
+
+def _run_epoch_constrained(net, params, batch_size, state_1, state_2, constraints):
+    if net.cfg.solver == OPTIMIZERS["sgd"]:
+        buffers = (state_1, None, None)
+    else:
+        buffers = (None, state_1, state_2)
+    work, offsets = net.work(batch_size, False)
+    return run_epoch(
+        *net.kernel_X(),
+        net.Y,
+        net.sample_weight,
+        EMPTY_INT,
+        N_SAMPLES,
+        batch_size,
+        np.empty(batch_size, dtype=np.int64),
+        params,
+        np.empty_like(params),
+        *buffers,
+        0,
+        0.1,
+        net.layout.units,
+        net.layout.coef_offsets,
+        net.layout.intercept_offsets,
+        net.alphas,
+        net.dropout,
+        work,
+        offsets,
+        net.cfg,
+        constraints,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("case", list(HALVES_CASES))
+def test_two_workers_equal_one_bit_for_bit(case, sparse, dtype):
+    options = dict(HALVES_CASES[case])
+    penalty = options.pop("penalty", "sparse_group_lasso")
+    net = Network("logistic", "log_loss", 3, penalty, dtype, sparse=sparse, **options)
+    order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64)
+    results = []
+    for workers in (1, 2):
+        params = net.params.copy()
+        state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
+        accumulated, _ = _run_halves(
+            net, params, order, 3, 0.1, state_1, state_2, workers, (1.5, 0.01)
+        )
+        results.append((accumulated, params, state_1, state_2))
+    assert results[0][0] == results[1][0]
+    for one, two in zip(results[0][1:], results[1][1:]):
+        assert_array_equal(one, two)
+    # The epoch took steps.
+    assert not np.array_equal(results[0][1], net.params)
