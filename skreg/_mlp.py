@@ -12,6 +12,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -43,6 +44,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _training
 from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
@@ -52,7 +54,9 @@ from ._training import (
     TrainConfig,
     all_finite,
     batch_objective_gradient,
+    epoch_in_halves,
     forward,
+    half_rows,
     run_epoch,
     total_penalty,
 )
@@ -719,12 +723,19 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         cfg = self._config(X.dtype, seed)
         gather = bool(self.shuffle or self.input_dropout > 0 or self.noise_std > 0)
         kernel_X = self._kernel_input(X)
+        # A large network splits every batch in two halves, which two threads
+        # share (``_training.run_epoch_halves``); each half has buffers of its own.
+        halves = batch_size * int(layout.coef_offsets[-1]) >= _training.HALVES_MIN_WORK
+        planned = half_rows(batch_size) if halves else batch_size
         offsets, size = layout.work_offsets(
-            batch_size, gather and not sp.issparse(X), dropout
+            planned, gather and not sp.issparse(X), dropout
         )
-        work = np.empty(size, dtype=X.dtype)
-        grad = np.empty_like(params)
-        rows = np.empty(batch_size, dtype=np.int64)
+        copies = (2,) if halves else ()
+        work = np.empty((*copies, size), dtype=X.dtype)
+        grad = np.empty((*copies, params.size), dtype=params.dtype)
+        rows = np.empty((*copies, planned), dtype=np.int64)
+        # Numba's own setting, which joblib lowers in its worker processes.
+        threads = numba.config.NUMBA_NUM_THREADS
 
         state = self._optimizer_state
         if not (incremental or keep_optimizer) or state is None:
@@ -827,7 +838,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     order = sample_index
                 else:
                     order = _EMPTY_INT
-                accumulated, state["step"] = run_epoch(
+                arguments = (
                     *kernel_X,
                     Y,
                     sample_weight,
@@ -852,6 +863,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     cfg,
                     constraints,
                 )
+                if halves:
+                    accumulated, state["step"] = epoch_in_halves(arguments, threads)
+                else:
+                    accumulated, state["step"] = run_epoch(*arguments)
                 epoch_loss = accumulated / n_samples
                 if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
                     rollback(committed)

@@ -14,15 +14,17 @@ for SGD) and the weight constraints. Numba prunes a branch on ``x is None`` when
 compiles, so a fit compiles only the code paths it runs.
 """
 
+import threading
 from collections import namedtuple
 
 import numpy as np
 from numba import njit
+from threadpoolctl import ThreadpoolController
 
 from ._activations import bias_activation, dropout_derivative, multiply_derivative
 from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
-from ._parallel import STRIDE, barrier
+from ._parallel import FLAGS_SIZE, STRIDE, barrier
 from ._penalties import group_norms, group_share, l2_share, value_from_sums
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, normal, stream_key
@@ -811,3 +813,71 @@ def forward(X, coefs, intercepts, activation, smooth, loss, chunk, out, check_fi
                 np.dot(A, W, Z)
                 bias_output_activation(Z, intercepts[layer], loss)
     return True
+
+
+# Fits whose batches take at least this many multiply-adds in their products
+# (batch size times the number of weights) split every batch in two halves, which
+# two threads can share. The choice depends on the problem alone, never on the
+# threads at hand, so a fit's results do not depend on them.
+HALVES_MIN_WORK = 1 << 22
+
+_threads = {"lock": threading.Lock(), "busy": False, "blas": None}
+
+
+def _blas_controller():
+    """A cached ``ThreadpoolController`` that knows the BLAS the kernels call."""
+    if _threads["blas"] is None:
+        # Numba's np.dot calls the BLAS behind scipy's Cython bindings: load it
+        # before the controller lists the libraries it can limit.
+        import scipy.linalg.cython_blas  # noqa: F401
+
+        _threads["blas"] = ThreadpoolController()
+    return _threads["blas"]
+
+
+def _helper(arguments, flags, shared, errors):
+    try:
+        run_epoch_halves(*arguments, 1, flags, shared)
+    except BaseException as error:  # pragma: no cover - the kernel does not raise
+        errors.append(error)
+        # Past every barrier of the epoch, so the other worker cannot wait forever.
+        flags[STRIDE] = np.iinfo(np.int64).max
+
+
+def epoch_in_halves(arguments, threads):
+    """``run_epoch_halves(*arguments, worker, flags, shared)`` on one or two threads.
+
+    Two threads when ``threads >= 2`` and no other fit of this process runs its
+    epoch on two threads at this moment (two such fits would spin against each
+    other for the cores): each then calls the BLAS single-threaded. The result is
+    the same either way.
+    """
+    flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
+    shared = np.zeros(2 * STRIDE)
+    with _threads["lock"]:
+        alone = threads >= 2 and not _threads["busy"]
+        if alone:
+            _threads["busy"] = True
+    if not alone:
+        return run_epoch_halves(*arguments, -1, flags, shared)
+    try:
+        errors = []
+        helper = threading.Thread(
+            target=_helper, args=(arguments, flags, shared, errors), daemon=True
+        )
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            try:
+                helper.start()
+            except RuntimeError:  # no thread to be had: one worker does it all
+                return run_epoch_halves(*arguments, -1, flags, shared)
+            try:
+                result = run_epoch_halves(*arguments, 0, flags, shared)
+            finally:
+                flags[0] = np.iinfo(np.int64).max
+                helper.join()
+        if errors:  # pragma: no cover
+            raise errors[0]
+        return result
+    finally:
+        with _threads["lock"]:
+            _threads["busy"] = False
