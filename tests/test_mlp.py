@@ -4,6 +4,7 @@ import pickle
 import tracemalloc
 import warnings
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -26,7 +27,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
 from threadpoolctl import threadpool_limits
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _training
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
@@ -450,14 +451,26 @@ def test_fit_does_not_copy_a_contiguous_float_X(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_results_do_not_depend_on_the_blas_thread_count(dtype):
-    # Kernels run on one thread and draw dropout from counters, so only BLAS could
-    # split work; wide enough layers that it does.
+def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
+    # Layers wide enough that BLAS splits its work over threads, and batches large
+    # enough that each is split in two halves, computed by two threads or one
+    # (Numba's thread count, which joblib lowers in its workers).
     X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
     X = X.astype(dtype)
+    assert 200 * (40 * 256 + 256 * 128 + 128 * 3) >= _training.HALVES_MIN_WORK
+    workers = []
+    kernel = _training.run_epoch_halves
+
+    def spy(*arguments):
+        workers.append(arguments[-3])
+        return kernel(*arguments)
+
+    monkeypatch.setattr(_training, "run_epoch_halves", spy)
     fits = []
-    for threads in (1, 2):
-        with threadpool_limits(threads):
+    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2)]:
+        monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
+        workers.clear()
+        with threadpool_limits(blas):
             clf = RegularizedMLPClassifier(
                 hidden_layer_sizes=(256, 128),
                 batch_size=200,
@@ -467,10 +480,37 @@ def test_results_do_not_depend_on_the_blas_thread_count(dtype):
                 random_state=0,
             ).fit(X, y)
             fits.append((clf, clf.predict_proba(X)))
-    (first, p1), (second, p2) = fits
-    assert _equal_models(first, second)
-    np.testing.assert_array_equal(p1, p2)
-    assert first.loss_curve_ == second.loss_curve_
+        expected = [0, 1] if numba_threads == 2 else [-1]
+        assert sorted(workers) == sorted(expected * 2)
+    first, p1 = fits[0]
+    for other, p2 in fits[1:]:
+        assert _equal_models(first, other)
+        np.testing.assert_array_equal(p1, p2)
+        assert first.loss_curve_ == other.loss_curve_
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypatch):
+    # The halves take the same steps, with sums taken in another order.
+    X, y = data
+    params = dict(
+        FAST,
+        max_iter=5,
+        tol=0.0,
+        n_iter_no_change=10,
+        solver=solver,
+        penalty="sparse_group_lasso",
+        dropout=0.2,
+        max_norm=2.0,
+    )
+    whole = RegularizedMLPClassifier(**params).fit(X, y)
+    monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
+    halves = RegularizedMLPClassifier(**params).fit(X, y)
+    assert whole.n_iter_ == halves.n_iter_
+    pairs = zip(whole.coefs_ + whole.intercepts_, halves.coefs_ + halves.intercepts_)
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(whole.loss_curve_, halves.loss_curve_, rtol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
