@@ -1316,7 +1316,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 keep = ~(silent | constant)
                 if not keep.any():
                     # The layer's output no longer matters: keep one unit, cut off.
+                    # Cutting its incoming weights can silence the layer below,
+                    # which is then looked at again.
                     keep[0] = True
+                    changed |= bool(W_in[:, 0].any())
                     W_in[:, 0] = 0
                     W_out[0] = 0
                     intercepts[layer][0] = 0
