@@ -6,12 +6,16 @@ half of every batch, then updates half of the parameters (see
 barrier: a counter per worker, raised with a release store and watched with
 acquire loads, so what one worker wrote before the barrier is visible to the other
 after it. The phases of a batch take hundreds of microseconds, too short to sleep
-and wake a thread, so the waiting worker spins.
+and wake a thread, so the waiting worker spins; after ``SPINS`` turns it yields
+its core at each turn instead (``sched_yield``, on POSIX systems): the other worker
+may be waiting for a core, held by a thread that spins itself, such as an idle
+BLAS thread.
 
 The counters live in an int64 array of ``FLAGS_SIZE`` entries, one cache line
 apart, so the two never share a line.
 """
 
+import os
 import platform
 
 from llvmlite import ir
@@ -24,6 +28,8 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 # Entries between the two workers' counters: 64 bytes.
 STRIDE = 8
 FLAGS_SIZE = 2 * STRIDE
+# Turns of a waiting worker before it starts to yield: some tens of microseconds.
+SPINS = 1000
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
@@ -77,6 +83,22 @@ def _spin_pause(typingctx):
     return types.void(), codegen
 
 
+if os.name == "posix":
+    # Called by its name, which the linker finds in the C library: the compiled
+    # code holds no address, and stays in Numba's cache.
+    _sched_yield = types.ExternalFunction("sched_yield", types.int32())
+
+    @njit(**_JIT)
+    def _yield():
+        _sched_yield()
+
+else:  # pragma: no cover
+
+    @njit(**_JIT)
+    def _yield():
+        _spin_pause()
+
+
 @njit(**_JIT)
 def barrier(flags, worker, count):
     """Wait until the other worker has also reached barrier number ``count``.
@@ -86,5 +108,10 @@ def barrier(flags, worker, count):
     """
     _store_release(flags, worker * STRIDE, count)
     other = (1 - worker) * STRIDE
+    spins = 0
     while _load_acquire(flags, other) < count:
-        _spin_pause()
+        if spins < SPINS:
+            spins += 1
+            _spin_pause()
+        else:
+            _yield()
