@@ -12,7 +12,6 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
-import numba
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -734,8 +733,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         work = np.empty((*copies, size), dtype=X.dtype)
         grad = np.empty((*copies, params.size), dtype=params.dtype)
         rows = np.empty((*copies, planned), dtype=np.int64)
-        # Numba's own setting, which joblib lowers in its worker processes.
-        threads = numba.config.NUMBA_NUM_THREADS
+        threads = _training.available_threads() if halves else 1
 
         state = self._optimizer_state
         if not (incremental or keep_optimizer) or state is None:

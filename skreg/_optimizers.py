@@ -49,13 +49,11 @@ def part_bounds(start, stop, row_length, part):
     """The entries of ``[start, stop)`` that part ``part`` of a two-way split owns.
 
     The block holds rows of ``row_length`` entries; part 0 owns its first half of
-    rows (rounded down), part 1 the rest, and part -1 the whole block. The training
-    kernels split every weight matrix by rows (a row is a group of the group
-    penalties) and the intercepts in the middle, the same way in every phase of a
-    step, so each part's entries are written by one worker only.
+    rows (rounded down), part 1 the rest. The training kernels split every weight
+    matrix by rows (a row is a group of the group penalties) and the intercepts in
+    the middle, the same way in every phase of a step, so each part's entries are
+    written by one worker only.
     """
-    if part < 0:
-        return start, stop
     middle = start + (stop - start) // row_length // 2 * row_length
     if part == 0:
         return start, middle
@@ -102,8 +100,8 @@ def sgd_step(
 
     ``units`` are the layer sizes, which give each weight matrix its rows.
     ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
-    ``part`` is -1 for every parameter, or the part (0 or 1) of ``block_part`` to
-    update.
+    ``part`` is None for every parameter, or the part (0 or 1) of ``block_part``
+    to update.
     """
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
@@ -111,7 +109,11 @@ def sgd_step(
     share = l1_share(penalty, l1_ratio)
     groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
-        start, stop = block_part(params, units, coef_offsets, block, part)
+        # Pruned when the fit compiles: a whole step never compiles the split.
+        if part is None:
+            start, stop = _block_bounds(params, coef_offsets, block)
+        else:
+            start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
         threshold = lr * alphas[block] * share if weights else 0.0
         _sgd_block(
@@ -171,15 +173,19 @@ def adam_step(
     Returns ``lr_t``, the bias-corrected learning rate of this step. ``units`` are
     the layer sizes. ``grad`` is spent by the step and serves as scratch space.
     ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
-    ``part`` is -1 for every parameter, or the part (0 or 1) of ``block_part`` to
-    update.
+    ``part`` is None for every parameter, or the part (0 or 1) of ``block_part``
+    to update.
     """
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
     share = l1_share(penalty, l1_ratio)
     groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
-        start, stop = block_part(params, units, coef_offsets, block, part)
+        # Pruned when the fit compiles: a whole step never compiles the split.
+        if part is None:
+            start, stop = _block_bounds(params, coef_offsets, block)
+        else:
+            start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
         threshold = alphas[block] * share if weights else 0.0
         _adam_block(

@@ -17,6 +17,7 @@ compiles, so a fit compiles only the code paths it runs.
 import threading
 from collections import namedtuple
 
+import numba
 import numpy as np
 from numba import njit
 from threadpoolctl import ThreadpoolController
@@ -363,14 +364,16 @@ def data_gradient(
     return loss_sum, weight_sum
 
 
-@njit(**_JIT)
+# Inlined as data_gradient is: compiled on its own, it cost a cold first fit about
+# a tenth more compile time.
+@njit(inline="always", **_JIT)
 def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, part):
     """From ``data_gradient``'s sums to the objective's gradient; the penalty value.
 
     Multiplies the sums by ``inverse`` (one over the batch's weight) and adds the
-    smooth part of the penalty's gradient, on the entries of ``part`` (-1 for all,
-    or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that part's
-    weights (the two parts' penalties add up to the whole).
+    smooth part of the penalty's gradient, on the entries of ``part`` (None for
+    all, or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that
+    part's weights (the two parts' penalties add up to the whole).
     """
     cast = params.dtype.type
     l2 = l2_share(cfg.penalty, cfg.l1_ratio)
@@ -378,7 +381,10 @@ def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, par
     penalty = 0.0
     n_matrices = coef_offsets.shape[0] - 1
     for layer in range(n_matrices - 1, -1, -1):
-        start, stop = block_part(params, units, coef_offsets, layer, part)
+        if part is None:
+            start, stop = coef_offsets[layer], coef_offsets[layer + 1]
+        else:
+            start, stop = block_part(params, units, coef_offsets, layer, part)
         g = grad[start:stop]
         w = params[start:stop]
         squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
@@ -390,13 +396,16 @@ def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, par
         penalty += value_from_sums(
             squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
         )
-    start, stop = block_part(params, units, coef_offsets, n_matrices, part)
+    if part is None:
+        start, stop = coef_offsets[n_matrices], grad.size
+    else:
+        start, stop = block_part(params, units, coef_offsets, n_matrices, part)
     for i in range(start, stop):
         grad[i] *= inverse
     return penalty
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def batch_objective_gradient(
     X,
     indptr,
@@ -456,7 +465,7 @@ def batch_objective_gradient(
     normalizer = weight_sum if weight_sum > 0.0 else 1.0
     inverse = params.dtype.type(1.0 / normalizer)
     penalty = finish_gradient(
-        grad, params, units, coef_offsets, alphas, cfg, inverse, np.int64(-1)
+        grad, params, units, coef_offsets, alphas, cfg, inverse, None
     )
     return loss_sum / normalizer + penalty, weight_sum
 
@@ -514,7 +523,9 @@ def run_epoch(
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         step += 1
-        objective, _ = batch_objective_gradient(
+        # batch_objective_gradient's body, written out: an inlined function that
+        # inlines another costs more compile time than one level of inlining.
+        loss_sum, weight_sum = data_gradient(
             X,
             indptr,
             indices,
@@ -524,19 +535,25 @@ def run_epoch(
             order,
             start,
             stop,
+            np.int64(0),
             rows,
             params,
             grad,
             units,
             coef_offsets,
             intercept_offsets,
-            alphas,
             dropout,
             work,
             work_offsets,
             cfg,
             step,
         )
+        normalizer = weight_sum if weight_sum > 0.0 else 1.0
+        inverse = params.dtype.type(1.0 / normalizer)
+        penalty = finish_gradient(
+            grad, params, units, coef_offsets, alphas, cfg, inverse, None
+        )
+        objective = loss_sum / normalizer + penalty
         accumulated += objective * (stop - start)
         if velocity is not None:
             sgd_step(
@@ -552,7 +569,7 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
                 cfg.grouped,
-                np.int64(-1),
+                None,
             )
         if second is not None:
             adam_step(
@@ -571,7 +588,7 @@ def run_epoch(
                 cfg.penalty,
                 cfg.l1_ratio,
                 cfg.grouped,
-                np.int64(-1),
+                None,
             )
         if constraints is not None:
             max_norm, weight_decay = constraints
@@ -833,6 +850,17 @@ def _blas_controller():
 
         _threads["blas"] = ThreadpoolController()
     return _threads["blas"]
+
+
+def available_threads():
+    """Threads an epoch may use: the fewer of Numba's setting and the BLAS's.
+
+    joblib lowers both in its worker processes, Dask's workers the BLAS's, and
+    ``threadpoolctl.threadpool_limits`` the BLAS's within its block.
+    """
+    controllers = _blas_controller().select(user_api="blas").lib_controllers
+    blas = min((c.num_threads for c in controllers), default=1)
+    return min(numba.config.NUMBA_NUM_THREADS, blas)
 
 
 def _helper(arguments, flags, shared, errors):

@@ -109,7 +109,7 @@ def test_sgd_step_is_sklearn_update_then_prox(name, case, problem, lr, rho):
         penalty_code(name),
         rho,
         group_marker(penalty_code(name)),
-        -1,
+        None,
     )
     assert_allclose(result_velocity, expected_velocity, rtol=1e-12, atol=1e-12)
     assert_allclose(result, expected, rtol=1e-12, atol=1e-12)
@@ -152,7 +152,7 @@ def test_sgd_steps_equal_sklearn_sgd_optimizer(name, case):
             penalty_code(name),
             0.15,
             group_marker(penalty_code(name)),
-            -1,
+            None,
         )
     assert_allclose(params, sk_buffer, rtol=1e-12, atol=1e-14)
 
@@ -173,10 +173,10 @@ def test_group_marker_only_prunes_code(name, solver):
         state = [np.zeros_like(params), np.full_like(params, 0.1)]
         common = (layout.units, layout.coef_offsets, np.array([0.3, 0.1]), code, 0.5)
         if solver == "sgd":
-            sgd_step(params, grad, state[0], 0.1, 0.9, True, *common, grouped, -1)
+            sgd_step(params, grad, state[0], 0.1, 0.9, True, *common, grouped, None)
         else:
             adam_step(
-                params, grad, *state, 3, 0.01, 0.9, 0.999, 1e-8, *common, grouped, -1
+                params, grad, *state, 3, 0.01, 0.9, 0.999, 1e-8, *common, grouped, None
             )
         results.append(params)
     np.testing.assert_array_equal(results[0], results[1])
@@ -204,7 +204,7 @@ def test_sgd_step_does_not_threshold_intercepts(case):
         penalty_code("l1"),
         0.15,
         group_marker(penalty_code("l1")),
-        -1,
+        None,
     )
     n_coefs = layout.coef_offsets[-1]
     assert np.all(params[:n_coefs] == 0.0)
@@ -251,7 +251,7 @@ def test_adam_step_is_sklearn_update_then_prox(
         penalty_code(name),
         rho,
         group_marker(penalty_code(name)),
-        -1,
+        None,
     )
     assert_allclose(returned_lr, lr_t, rtol=1e-12)
     assert_allclose(result_first, m, rtol=1e-12, atol=1e-12)
@@ -296,7 +296,7 @@ def test_adam_steps_equal_sklearn_adam_optimizer(name):
             penalty_code(name),
             0.15,
             group_marker(penalty_code(name)),
-            -1,
+            None,
         )
         assert_allclose(lr, optimizer.learning_rate, rtol=1e-12)
     assert_allclose(params, sk_buffer, rtol=1e-12, atol=1e-14)
@@ -325,7 +325,7 @@ def test_adam_prox_uses_the_per_coordinate_step():
         penalty_code("l1"),
         0.15,
         group_marker(penalty_code("l1")),
-        -1,
+        None,
     )
     # At t = 1 the update is -lr * sign(g) and the step is lr / (|g| (1 - beta_1)).
     step = 0.001 / (np.abs(grad[:2]) * 0.1 + 1e-8)
@@ -363,7 +363,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 PENALTIES["l1"],
                 0.15,
                 group_marker(PENALTIES["l1"]),
-                -1,
+                None,
             )
         else:
             adam_step(
@@ -382,7 +382,7 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 PENALTIES["l1"],
                 0.15,
                 group_marker(PENALTIES["l1"]),
-                -1,
+                None,
             )
         results.append(p)
     assert results[0].dtype == np.float32

@@ -732,7 +732,7 @@ def test_sgd_steps_are_the_numpy_update_then_the_prox(problem, lr, momentum, nes
                 code,
                 rho,
                 group_marker(code),
-                -1,
+                None,
             )
         result, velocity = runs[np.float64]
         _assert_steps_close(velocity, expected_velocity, scale, rtol=1e-10)
@@ -794,7 +794,7 @@ def test_adam_steps_are_the_numpy_update_then_the_prox(
                 code,
                 rho,
                 group_marker(code),
-                -1,
+                None,
             )
             assert_allclose(returned, lr_t, rtol=1e-12)
         result, result_m, result_v = runs[np.float64]
