@@ -66,13 +66,15 @@ VARIANTS = {
 
 def workloads(quick):
     """``(name, X, y, hidden, batch_size, classify, epochs)`` of each workload."""
+    # Enough epochs that a fit of the small workloads lasts about 0.1 second: a
+    # shorter one is moved by a single slow spell of the machine.
     X, y = load_digits(return_X_y=True)
-    yield "digits 1797x64 (100,) b200", X / 16, y, (100,), 200, True, 20
+    yield "digits 1797x64 (100,) b200", X / 16, y, (100,), 200, True, 50
     X, y = make_classification(
         10_000, 20, n_informative=10, n_classes=3, random_state=0
     )
-    yield "10k x 20 (100,) b200", X, y, (100,), 200, True, 10
-    yield "10k x 20 (32, 16) b64", X, y, (32, 16), 64, True, 10
+    yield "10k x 20 (100,) b200", X, y, (100,), 200, True, 25
+    yield "10k x 20 (32, 16) b64", X, y, (32, 16), 64, True, 25
     if quick:
         return
     X, y = make_classification(
