@@ -561,7 +561,9 @@ class NumpyOptimizer:
         )
 
 
-def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
+def _run_epoch(
+    net, params, order, batch_size, lr, state_1, state_2, step=0, constraints=None
+):
     # The estimator gathers the input batch when it shuffles or drops inputs.
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
     # SGD steps with a velocity, Adam with two moments.
@@ -592,7 +594,7 @@ def _run_epoch(net, params, order, batch_size, lr, state_1, state_2, step=0):
         work,
         offsets,
         net.cfg,
-        None,
+        constraints,
     )
 
 
@@ -820,40 +822,9 @@ def test_halves_constraints_equal_run_epoch(case, constraints):
                 net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 1, constraints
             )
         else:
-            _run_epoch_constrained(net, params, 4, state_1, state_2, constraints)
+            _run_epoch(net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 0, constraints)
         results.append(params)
     assert_allclose(results[1], results[0], rtol=1e-11, atol=1e-14)
-
-
-def _run_epoch_constrained(net, params, batch_size, state_1, state_2, constraints):
-    if net.cfg.solver == OPTIMIZERS["sgd"]:
-        buffers = (state_1, None, None)
-    else:
-        buffers = (None, state_1, state_2)
-    work, offsets = net.work(batch_size, False)
-    return run_epoch(
-        *net.kernel_X(),
-        net.Y,
-        net.sample_weight,
-        EMPTY_INT,
-        N_SAMPLES,
-        batch_size,
-        np.empty(batch_size, dtype=np.int64),
-        params,
-        np.empty_like(params),
-        *buffers,
-        0,
-        0.1,
-        net.layout.units,
-        net.layout.coef_offsets,
-        net.layout.intercept_offsets,
-        net.alphas,
-        net.dropout,
-        work,
-        offsets,
-        net.cfg,
-        constraints,
-    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
