@@ -561,6 +561,26 @@ class NumpyOptimizer:
         )
 
 
+def _reference_epoch(net, solver, lr, order, batch_size):
+    """One epoch of ``batch_objective_gradient`` calls and NumPy optimizer steps.
+
+    Returns the parameters after it and the epoch's accumulated objective. Batch
+    ``k`` (from 0) is evaluated with step number ``k + 1``: Adam's ``t`` and the
+    dropout key.
+    """
+    reference = NumpyOptimizer(net, solver, lr)
+    expected = net.params.copy()
+    accumulated = 0.0
+    for k, start in enumerate(range(0, N_SAMPLES, batch_size)):
+        stop = min(start + batch_size, N_SAMPLES)
+        objective, grad, _ = net.evaluate(
+            expected, order=order, start=start, stop=stop, step=k + 1
+        )
+        accumulated += objective * (stop - start)
+        expected = reference.step(expected, grad)
+    return expected, accumulated
+
+
 def _run_epoch(
     net, params, order, batch_size, lr, state_1, state_2, step=0, constraints=None
 ):
@@ -638,16 +658,7 @@ def test_epoch_is_a_sequence_of_minibatch_steps(case, sparse, shuffle):
     lr = 0.1
     order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64) if shuffle else None
 
-    reference = NumpyOptimizer(net, solver, lr)
-    expected = net.params.copy()
-    expected_accumulated = 0.0
-    for k, start in enumerate(range(0, N_SAMPLES, 3)):
-        stop = min(start + 3, N_SAMPLES)
-        objective, grad, _ = net.evaluate(
-            expected, order=order, start=start, stop=stop, step=k + 1
-        )
-        expected_accumulated += objective * (stop - start)
-        expected = reference.step(expected, grad)
+    expected, expected_accumulated = _reference_epoch(net, solver, lr, order, 3)
 
     params = net.params.copy()
     state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
@@ -786,16 +797,9 @@ def test_halves_epoch_is_a_sequence_of_minibatch_steps(case, sparse, batch_size)
     lr = 0.1
     order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64)
 
-    reference = NumpyOptimizer(net, solver, lr)
-    expected = net.params.copy()
-    expected_accumulated = 0.0
-    for k, start in enumerate(range(0, N_SAMPLES, batch_size)):
-        stop = min(start + batch_size, N_SAMPLES)
-        objective, grad, _ = net.evaluate(
-            expected, order=order, start=start, stop=stop, step=k + 1
-        )
-        expected_accumulated += objective * (stop - start)
-        expected = reference.step(expected, grad)
+    expected, expected_accumulated = _reference_epoch(
+        net, solver, lr, order, batch_size
+    )
 
     params = net.params.copy()
     state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
