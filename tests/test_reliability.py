@@ -325,7 +325,12 @@ def _fit(params, X, y):
         return RegularizedMLPClassifier(**params).fit(X, y)
 
 
-def test_fits_in_parallel_threads_equal_sequential_fits(data):
+@pytest.mark.parametrize("halves", [False, True], ids=["whole", "halves"])
+def test_fits_in_parallel_threads_equal_sequential_fits(data, halves, monkeypatch):
+    # With every batch in two halves, one fit at a time takes a second thread and
+    # the others run both halves on their own thread: all get the same models.
+    if halves:
+        monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
     X, y = data
     sequential = [_fit(params, X, y) for params in _CONFIGS]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -513,15 +518,3 @@ def test_prediction_memory_is_the_output_plus_a_few_chunks():
         model.predict_proba(X_predict[:10])
         peak = _peak(model.predict_proba, X_predict)
         assert peak < 0.15 * one_layer, type(X_predict)
-
-
-def test_fits_in_halves_in_parallel_threads_equal_sequential_fits(data, monkeypatch):
-    # Every batch in two halves: one fit at a time takes a second thread, the others
-    # run both halves on their own thread, and all get the same models.
-    monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
-    X, y = data
-    sequential = [_fit(params, X, y) for params in _CONFIGS]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = list(pool.map(lambda p: _fit(p, X, y), _CONFIGS * 2))
-    for i, model in enumerate(threaded):
-        _assert_same_state(model, sequential[i % len(_CONFIGS)])
