@@ -100,6 +100,7 @@ def multiply_derivative(A, delta, code, column_sums):
     n, m = delta.shape
     one = delta.dtype.type(1)
     zero = delta.dtype.type(0)
+    one_if = delta.dtype.type
     column_sums[:] = 0
     for i in range(n):
         for j in range(m):
@@ -112,9 +113,21 @@ def multiply_derivative(A, delta, code, column_sums):
             elif code == TANH:
                 d = d * (one - a * a)
             elif code == RELU:
-                d = d if a != 0 else zero
+                # A product with 0 or 1, not a select: LLVM turns a select on a
+                # loaded value into a branch in the loop's scalar remainder, and
+                # relu's zeros are too irregular for a branch predictor.
+                d = d * one_if(a != zero)
             delta[i, j] = d
             column_sums[j] += d
+
+
+@njit(**_JIT)
+def _pair_factors(word, threshold, keep, zero):
+    # The factors of the two entries that share one random word: the low half
+    # decides the even entry, the high half the odd one.
+    low = word & np.uint64(0xFFFFFFFF)
+    high = word >> np.uint64(32)
+    return (zero if low < threshold else keep), (zero if high < threshold else keep)
 
 
 @njit(**_JIT)
@@ -137,18 +150,17 @@ def dropout_derivative(A, factors, code, rate, key, offset):
     keep = A.dtype.type(1.0 / (1.0 - rate))
     zero = A.dtype.type(0)
     one = A.dtype.type(1)
-    low = np.uint64(0xFFFFFFFF)
-    high = np.uint64(32)
     # Two passes that each vectorize: the factors, one random word for two
     # entries, then the scaling and the derivative.
     first_pair = offset // 2
     for pair in range(size // 2):
         word = dropout_word(key, first_pair + pair)
-        flat_factors[2 * pair] = zero if (word & low) < threshold else keep
-        flat_factors[2 * pair + 1] = zero if (word >> high) < threshold else keep
+        even, odd = _pair_factors(word, threshold, keep, zero)
+        flat_factors[2 * pair] = even
+        flat_factors[2 * pair + 1] = odd
     if size % 2:
         word = dropout_word(key, first_pair + size // 2)
-        flat_factors[size - 1] = zero if (word & low) < threshold else keep
+        flat_factors[size - 1] = _pair_factors(word, threshold, keep, zero)[0]
     for e in range(size):
         a = flat_A[e]
         factor = flat_factors[e]
@@ -162,3 +174,52 @@ def dropout_derivative(A, factors, code, rate, key, offset):
             slope = one
         flat_factors[e] = factor * slope
         flat_A[e] = a * factor
+
+
+@njit(**_JIT)
+def relu_dropout(A, rate, key, offset):
+    """In place: ``A *= factor``, for relu units; the factors ``dropout_derivative``
+    draws.
+
+    A relu unit's ``factor * f'(z)`` is ``1 / (1 - rate)`` where its output after
+    dropout is non-zero and 0 elsewhere (``f'(0)`` is 0, as in scikit-learn), so
+    the output after dropout is all the backward pass needs
+    (``multiply_relu_kept``): no factor is stored, and the drawing and the scaling
+    are one pass.
+    """
+    n, m = A.shape
+    size = n * m
+    flat_A = A.reshape(size)
+    threshold = dropout_threshold(rate)
+    keep = A.dtype.type(1.0 / (1.0 - rate))
+    zero = A.dtype.type(0)
+    first_pair = offset // 2
+    for pair in range(size // 2):
+        word = dropout_word(key, first_pair + pair)
+        even, odd = _pair_factors(word, threshold, keep, zero)
+        flat_A[2 * pair] *= even
+        flat_A[2 * pair + 1] *= odd
+    if size % 2:
+        word = dropout_word(key, first_pair + size // 2)
+        flat_A[size - 1] *= _pair_factors(word, threshold, keep, zero)[0]
+
+
+@njit(**_JIT)
+def multiply_relu_kept(A, delta, keep, column_sums):
+    """In place: ``delta *= factor * f'(z)`` behind ``relu_dropout``.
+
+    ``A`` is the relu output after dropout and ``keep`` is ``1 / (1 - rate)`` in
+    the dtype of ``A``: the product is ``keep`` where ``A`` is non-zero and 0
+    elsewhere. ``column_sums`` receives the column sums of the result, as in
+    ``multiply_derivative``.
+    """
+    n, m = delta.shape
+    zero = delta.dtype.type(0)
+    one_if = delta.dtype.type
+    column_sums[:] = 0
+    for i in range(n):
+        for j in range(m):
+            # As in multiply_derivative: a product, not a select.
+            d = delta[i, j] * (keep * one_if(A[i, j] != zero))
+            delta[i, j] = d
+            column_sums[j] += d

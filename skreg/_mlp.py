@@ -726,8 +726,11 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # share (``_training.run_epoch_halves``); each half has buffers of its own.
         halves = batch_size * int(layout.coef_offsets[-1]) >= _training.HALVES_MIN_WORK
         planned = half_rows(batch_size) if halves else batch_size
+        # Relu units keep no dropout factors: their outputs after dropout give
+        # the backward pass all it needs (``_activations.relu_dropout``).
+        stored = np.zeros_like(dropout) if self.activation == "relu" else dropout
         offsets, size = layout.work_offsets(
-            planned, gather and not sp.issparse(X), dropout
+            planned, gather and not sp.issparse(X), stored
         )
         copies = (2,) if halves else ()
         work = np.empty((*copies, size), dtype=X.dtype)
@@ -829,10 +832,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 if self.shuffle:
                     # The draw of sklearn.utils.shuffle (a permutation of arange
                     # applied to the current order), without its input checks,
-                    # which cost a tenth of an epoch on small data.
-                    permutation = np.arange(n_samples, dtype=np.int64)
-                    random_state.shuffle(permutation)
-                    sample_index = sample_index[permutation]
+                    # which cost a tenth of an epoch on small data. Shuffling the
+                    # order in place makes the same swaps on it as on arange.
+                    random_state.shuffle(sample_index)
                     order = sample_index
                 else:
                     order = _EMPTY_INT

@@ -19,10 +19,20 @@ from collections import namedtuple
 
 import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from threadpoolctl import ThreadpoolController
 
-from ._activations import bias_activation, dropout_derivative, multiply_derivative
+from ._activations import (
+    RELU,
+    bias_activation,
+    dropout_derivative,
+    multiply_derivative,
+    multiply_relu_kept,
+    relu_dropout,
+)
 from ._losses import bias_output_activation, loss_and_delta
 from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
 from ._parallel import FLAGS_SIZE, STRIDE, barrier
@@ -123,6 +133,47 @@ class Layout:
         return np.concatenate(
             [np.ravel(c) for c in coefs] + [np.ravel(b) for b in intercepts]
         ).astype(dtype, copy=True)
+
+
+@intrinsic
+def _prefetch(typingctx, array, row, column):
+    """A hint to fetch the cache line of ``array[row, column]`` (2-D) into cache.
+
+    Only a hint: it never faults, whatever the address, and changes no result.
+    """
+    if not (isinstance(array, types.Array) and array.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        kind = signature.args[0]
+        view = context.make_array(kind)(context, builder, args[0])
+        indices = [
+            context.cast(builder, value, signature.args[i + 1], types.intp)
+            for i, value in enumerate(args[1:])
+        ]
+        pointer = cgutils.get_item_pointer(context, builder, kind, view, indices)
+        i32 = ir.IntType(32)
+        hint = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
+        fetch = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+        # A read, kept in every cache level, of data (not instructions).
+        builder.call(fetch, [pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, row, column), codegen
+
+
+# Rows a gather runs ahead of its copy with prefetches: enough for a row read from
+# memory to arrive before its turn, few enough to leave it in the nearest cache.
+_AHEAD = 32
+
+
+@njit(**_JIT)
+def _prefetch_row(X, row):
+    """Prefetch every cache line of row ``row`` of ``X``."""
+    n_columns = X.shape[1]
+    for j in range(0, n_columns, max(1, 64 // X.itemsize)):
+        _prefetch(X, row, j)
+    _prefetch(X, row, n_columns - 1)
 
 
 @njit(**_JIT)
@@ -259,6 +310,11 @@ def data_gradient(
             # much.
             for r in range(size):
                 row = rows[r]
+                # Shuffled rows are scattered over X: read in turn, each would
+                # wait for memory. Fetched some rows ahead (into the next batch
+                # near the end), they arrive before their turn.
+                if shuffled and start + r + _AHEAD < order.shape[0]:
+                    _prefetch_row(X, order[start + r + _AHEAD])
                 for j in range(n_in):
                     A0[r, j] = X[row, j]
             if dropout is not None:
@@ -292,11 +348,14 @@ def data_gradient(
             bias_activation(Z, b, cfg.activation, cfg.smooth)
             rate = 0.0 if dropout is None else dropout[layer]
             if dropout is not None and rate > 0.0:
-                # Keep f'(z) times the dropout factor, so the backward pass needs
-                # neither the mask nor the activation before dropout.
-                D = _block(work, work_offsets[2, layer + 1], size, n_out)
                 key = stream_key(cfg.seed, step, layer + 1)
-                dropout_derivative(Z, D, cfg.activation, rate, key, offset * n_out)
+                if cfg.activation == RELU:
+                    relu_dropout(Z, rate, key, offset * n_out)
+                else:
+                    # Keep f'(z) times the dropout factor, so the backward pass
+                    # needs neither the mask nor the activation before dropout.
+                    D = _block(work, work_offsets[2, layer + 1], size, n_out)
+                    dropout_derivative(Z, D, cfg.activation, rate, key, offset * n_out)
         else:
             bias_output_activation(Z, b, cfg.loss)
 
@@ -350,7 +409,11 @@ def data_gradient(
             np.dot(delta, W.T, previous)
             sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
             rate = 0.0 if dropout is None else dropout[layer - 1]
-            if rate > 0.0:
+            A = _block(work, work_offsets[0, layer], size, units[layer])
+            if rate > 0.0 and cfg.activation == RELU:
+                keep = params.dtype.type(1.0 / (1.0 - rate))
+                multiply_relu_kept(A, previous, keep, sums)
+            elif rate > 0.0:
                 D = _block(work, work_offsets[2, layer], size, units[layer])
                 sums[:] = 0
                 for r in range(size):
@@ -359,7 +422,6 @@ def data_gradient(
                         previous[r, h] = d
                         sums[h] += d
             else:
-                A = _block(work, work_offsets[0, layer], size, units[layer])
                 multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum
 

@@ -21,6 +21,8 @@ from skreg._activations import (
     bias_activation,
     dropout_derivative,
     multiply_derivative,
+    multiply_relu_kept,
+    relu_dropout,
     smooth_marker,
 )
 from skreg._random import dropout_scale
@@ -206,6 +208,32 @@ def test_dropout_derivative_is_factor_times_derivative(name, block, rate, seed):
     dropout_derivative(result_A, result_factors, ACTIVATIONS[name], rate, key, 0)
     assert_array_equal(result_A, A * factors)
     assert_array_equal(result_factors, factors * slope)
+
+
+@HYPOTHESIS
+@given(
+    block=blocks(),
+    rate=floats(0.05, 0.95),
+    seed=st.integers(0, 2**32),
+    pairs=st.integers(0, 3),
+)
+def test_relu_dropout_equals_the_stored_factors_path(block, rate, seed, pairs):
+    # Relu units keep no factors: their output after dropout and the backward
+    # product must equal dropout_derivative's, at any even offset into the stream.
+    Z, intercept = block
+    A = Z.copy()
+    activate(A, intercept, "relu")
+    key, offset = np.uint64(seed), 2 * pairs
+    expected_A, factors = A.copy(), np.empty_like(A)
+    dropout_derivative(expected_A, factors, ACTIVATIONS["relu"], rate, key, offset)
+    delta = np.random.default_rng(seed).normal(size=A.shape)
+    expected_delta = delta * factors
+    relu_dropout(A, rate, key, offset)
+    assert_array_equal(A, expected_A)
+    sums = np.full(A.shape[1], np.nan)
+    multiply_relu_kept(A, delta, 1.0 / (1.0 - rate), sums)
+    assert_array_equal(delta, expected_delta)
+    assert_allclose(sums, expected_delta.sum(axis=0), rtol=1e-12, atol=1e-12)
 
 
 def test_relu_derivative_is_zero_for_inactive_units():
