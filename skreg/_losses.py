@@ -15,7 +15,7 @@ gradient of the sum).
 import numpy as np
 from numba import njit
 
-from ._math import as_one_row, exp, log
+from ._math import as_one_row, exp
 
 SQUARED_ERROR = 0
 POISSON = 1
@@ -99,40 +99,6 @@ def loss_and_delta(P, Y, sample_weight, rows, delta, code, eps):
     n, m = P.shape
     with_delta = delta.shape[0] > 0
     total = 0.0
-    # One loop per loss, each without branches: a test inside the loop (on the
-    # loss, or on y == 0 to skip a logarithm) costs more than the arithmetic.
-    if code == LOG_LOSS or code == BINARY_LOG_LOSS:
-        binary = code == BINARY_LOG_LOSS
-        # The logarithms in one flat pass, which vectorizes (rows have too few
-        # outputs for it), over the clipped probabilities in float64; then the
-        # sums row by row: one small allocation per batch, far cheaper than a
-        # call into the C library and a mispredicted branch per output. y * log(q)
-        # is xlogy(y, q): the clipped q is a positive normal number, so the
-        # product is 0 where y is.
-        size = n * m
-        logs = np.empty(2 * size if binary else size)
-        for i in range(n):
-            for j in range(m):
-                logs[i * m + j] = min(max(float(P[i, j]), eps), 1.0 - eps)
-        if binary:
-            for e in range(size):
-                logs[size + e] = log(1.0 - logs[e])
-        for e in range(size):
-            logs[e] = log(logs[e])
-        for i in range(n):
-            sample = rows[i]
-            w = sample_weight[sample]
-            row = 0.0
-            for j in range(m):
-                y = float(Y[sample, j])
-                term = y * logs[i * m + j]
-                if binary:
-                    term += (1.0 - y) * logs[size + i * m + j]
-                row -= term
-                if with_delta:
-                    delta[i, j] = (P[i, j] - Y[sample, j]) * w
-            total += w * row
-        return total
     for i in range(n):
         w = sample_weight[rows[i]]
         row = 0.0
@@ -141,8 +107,13 @@ def loss_and_delta(P, Y, sample_weight, rows, delta, code, eps):
             y = Y[rows[i], j]
             if code == SQUARED_ERROR:
                 row += 0.5 * (y - p) ** 2
-            else:
+            elif code == POISSON:
                 row += _xlogy(y, y / p) - y + p
+            elif code == LOG_LOSS:
+                row -= _xlogy(y, min(max(p, eps), 1.0 - eps))
+            else:
+                q = min(max(p, eps), 1.0 - eps)
+                row -= _xlogy(y, q) + _xlogy(1.0 - y, 1.0 - q)
             if with_delta:
                 delta[i, j] = (p - y) * w
         total += w * row

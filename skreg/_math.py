@@ -266,96 +266,12 @@ def _tanh32(x):
     return np.copysign(t, x)
 
 
-# log, as fdlibm's (and musl's) __ieee754_log and logf: x = 2**k * (1 + f) with
-# 1 + f in [sqrt(2) / 2, sqrt(2)), log(1 + f) = 2 atanh(s) with s = f / (2 + f), and
-# a polynomial in s**2 for the odd series' tail. Error below 1 ulp.
-_LG64 = (
-    6.666666666666735130e-01,
-    3.999999999940941908e-01,
-    2.857142874366239149e-01,
-    2.222219843214978396e-01,
-    1.818357216161805012e-01,
-    1.531383769920937332e-01,
-    1.479819860511658591e-01,
-)
-# The high word of sqrt(2) / 2 (0x3fe6a09e), moved to 1.0's (0x3ff00000): adding the
-# difference to x's high word carries into the exponent exactly when x's mantissa
-# is at least sqrt(2)'s.
-_LOG_SHIFT_64 = np.int64(0x3FF00000 - 0x3FE6A09E)
-_LOG_LOW_HALF_64 = np.int64(0x3FE6A09E)
-_LOW_WORD = np.int64(0xFFFFFFFF)
-_MANTISSA_HIGH_64 = np.int64(0x000FFFFF)
-_LG32 = tuple(
-    np.float32(c) for c in (0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841)
-)
-_LOG_SHIFT_32 = np.int64(0x3F800000 - 0x3F3504F3)
-_LOG_LOW_HALF_32 = np.int64(0x3F3504F3)
-_MANTISSA_32 = np.int64(0x007FFFFF)
-_LN2_HI_LOG32 = np.float32(6.9313812256e-01)
-_LN2_LO_LOG32 = np.float32(9.0580006145e-06)
-
-
-@njit(**_JIT)
-def _log64(x):
-    bits = _bits(x)
-    high = (bits >> 32) + _LOG_SHIFT_64
-    k = (high >> 20) - 1023
-    high = (high & _MANTISSA_HIGH_64) + _LOG_LOW_HALF_64
-    m = _float64_from_bits((high << 32) | (bits & _LOW_WORD))
-    f = m - 1.0
-    half_square = 0.5 * f * f
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (_LG64[1] + w * (_LG64[3] + w * _LG64[5]))
-    t2 = z * (_LG64[0] + w * (_LG64[2] + w * (_LG64[4] + w * _LG64[6])))
-    dk = float(k)
-    result = (
-        s * (half_square + (t2 + t1))
-        + dk * _LN2_LO_64
-        - half_square
-        + f
-        + dk * _LN2_HI_64
-    )
-    # NaN fails the test and is returned as it came.
-    return result if x == x else x
-
-
-@njit(**_JIT)
-def _log32(x):
-    bits = np.int64(_bits(x)) + _LOG_SHIFT_32
-    k = (bits >> 23) - 127
-    m = _float32_from_bits((bits & _MANTISSA_32) + _LOG_LOW_HALF_32)
-    one = np.float32(1.0)
-    f = m - one
-    s = f / (np.float32(2.0) + f)
-    z = s * s
-    w = z * z
-    t1 = w * (_LG32[1] + w * _LG32[3])
-    t2 = z * (_LG32[0] + w * _LG32[2])
-    half_square = np.float32(0.5) * f * f
-    dk = np.float32(k)
-    result = (
-        s * (half_square + (t2 + t1))
-        + dk * _LN2_LO_LOG32
-        - half_square
-        + f
-        + dk * _LN2_HI_LOG32
-    )
-    return result if x == x else x
-
-
 def _exp(x):
     """Typed by the overload below, for float64 or float32 ``x``."""
     raise NotImplementedError
 
 
 def _tanh(x):
-    """Typed by the overload below, for float64 or float32 ``x``."""
-    raise NotImplementedError
-
-
-def _log(x):
     """Typed by the overload below, for float64 or float32 ``x``."""
     raise NotImplementedError
 
@@ -373,7 +289,6 @@ def _by_width(f64, f32, name):
 
 overload(_exp)(_by_width(_exp64, _exp32, "exp"))
 overload(_tanh)(_by_width(_tanh64, _tanh32, "tanh"))
-overload(_log)(_by_width(_log64, _log32, "log"))
 
 
 @njit(**_JIT)
@@ -398,18 +313,6 @@ def tanh(x):
     infinities; NaN gives NaN.
     """
     return _tanh(x)
-
-
-@njit(**_JIT)
-def log(x):
-    """The natural logarithm of a positive normal float64 or float32, in its dtype.
-
-    Branch-free, within 1 ulp of the correctly rounded result; ``log(1) == 0``
-    exactly; NaN gives NaN. Zero, negative, subnormal and infinite arguments are
-    outside its domain: they give finite, meaningless values. The losses call it on
-    probabilities clipped to ``[eps, 1 - eps]``.
-    """
-    return _log(x)
 
 
 def as_one_row(Z):

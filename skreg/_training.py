@@ -346,16 +346,21 @@ def data_gradient(
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer + 1 < n_layers - 1:
             bias_activation(Z, b, cfg.activation, cfg.smooth)
-            rate = 0.0 if dropout is None else dropout[layer]
-            if dropout is not None and rate > 0.0:
-                key = stream_key(cfg.seed, step, layer + 1)
-                if cfg.activation == RELU:
-                    relu_dropout(Z, rate, key, offset * n_out)
-                else:
-                    # Keep f'(z) times the dropout factor, so the backward pass
-                    # needs neither the mask nor the activation before dropout.
-                    D = _block(work, work_offsets[2, layer + 1], size, n_out)
-                    dropout_derivative(Z, D, cfg.activation, rate, key, offset * n_out)
+            # Nested, so that a fit without dropout compiles none of it.
+            if dropout is not None:
+                rate = dropout[layer]
+                if rate > 0.0:
+                    key = stream_key(cfg.seed, step, layer + 1)
+                    if cfg.activation == RELU:
+                        relu_dropout(Z, rate, key, offset * n_out)
+                    else:
+                        # Keep f'(z) times the dropout factor, so the backward
+                        # pass needs neither the mask nor the activation before
+                        # dropout.
+                        D = _block(work, work_offsets[2, layer + 1], size, n_out)
+                        dropout_derivative(
+                            Z, D, cfg.activation, rate, key, offset * n_out
+                        )
         else:
             bias_output_activation(Z, b, cfg.loss)
 
@@ -410,17 +415,20 @@ def data_gradient(
             sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
             rate = 0.0 if dropout is None else dropout[layer - 1]
             A = _block(work, work_offsets[0, layer], size, units[layer])
-            if rate > 0.0 and cfg.activation == RELU:
-                keep = params.dtype.type(1.0 / (1.0 - rate))
-                multiply_relu_kept(A, previous, keep, sums)
-            elif rate > 0.0:
-                D = _block(work, work_offsets[2, layer], size, units[layer])
-                sums[:] = 0
-                for r in range(size):
-                    for h in range(units[layer]):
-                        d = previous[r, h] * D[r, h]
-                        previous[r, h] = d
-                        sums[h] += d
+            if rate > 0.0:
+                # Pruned when the fit compiles without dropout.
+                if dropout is not None:
+                    if cfg.activation == RELU:
+                        keep = params.dtype.type(1.0 / (1.0 - rate))
+                        multiply_relu_kept(A, previous, keep, sums)
+                    else:
+                        D = _block(work, work_offsets[2, layer], size, units[layer])
+                        sums[:] = 0
+                        for r in range(size):
+                            for h in range(units[layer]):
+                                d = previous[r, h] * D[r, h]
+                                previous[r, h] = d
+                                sums[h] += d
             else:
                 multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum

@@ -1,5 +1,4 @@
-"""Tests of skreg._math: branch-free exp, tanh and log, and the one-row view of a
-block.
+"""Tests of skreg._math: branch-free exp and tanh, and the one-row view of a block.
 
 Errors are measured in ulps of the result's dtype against NumPy evaluated in a wider
 type, which is correctly rounded or nearly so: float64 for float32 arguments, long
@@ -17,7 +16,7 @@ from numpy.testing import assert_array_equal
 
 from skreg._activations import ACTIVATIONS, bias_activation, smooth_marker
 from skreg._losses import LOSSES, bias_output_activation
-from skreg._math import as_one_row, exp, log, tanh
+from skreg._math import as_one_row, exp, tanh
 
 HYPOTHESIS = settings(max_examples=50, deadline=None)
 MAX_ULP = 2.0
@@ -42,23 +41,11 @@ def tanh_array(x):
 
 
 @njit
-def log_array(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = log(x[i])
-    return out
-
-
-@njit
 def one_row(Z):
     return as_one_row(Z)
 
 
-FUNCTIONS = {
-    "exp": (exp_array, np.exp),
-    "tanh": (tanh_array, np.tanh),
-    "log": (log_array, np.log),
-}
+FUNCTIONS = {"exp": (exp_array, np.exp), "tanh": (tanh_array, np.tanh)}
 
 # Arguments whose exp is a normal number, a subnormal one or rounds to 0.
 NORMAL_RANGE = {np.float64: (-708.39, 709.78), np.float32: (-87.33, 88.72)}
@@ -264,52 +251,6 @@ def test_tanh_keeps_the_dtype(dtype):
     )
     numba_type = from_dtype(np.dtype(dtype))
     returns = {sig.args[0]: sig.return_type for sig in tanh.nopython_signatures}
-    assert returns[numba_type] == numba_type
-
-
-# ---- log
-
-
-def positive_normals(dtype, size=200_000, seed=2):
-    """Log-uniform over the positive normal numbers, and uniform in (0, 1)."""
-    rng = np.random.default_rng(seed)
-    info = np.finfo(dtype)
-    spread = np.exp(rng.uniform(np.log(info.tiny), np.log(info.max), size))
-    unit = rng.uniform(info.eps, 1.0, size)
-    return np.concatenate([spread, unit]).astype(dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_log_is_within_1_ulp_on_positive_normals(dtype):
-    x = positive_normals(dtype)
-    x = x[np.isfinite(x) & (x >= np.finfo(dtype).tiny)]
-    assert ulp_errors("log", x).max() <= 1.0
-
-
-@HYPOTHESIS
-@given(data=st.data())
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_log_is_within_1_ulp_on_drawn_arguments(dtype, data):
-    info = np.finfo(dtype)
-    x = data.draw(
-        arrays(dtype, st.integers(1, 50), elements=floats(dtype, info.tiny, info.max))
-    )
-    assert ulp_errors("log", x).max() <= 1.0
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_log_of_clipped_probabilities(dtype):
-    # The losses' arguments: eps, 1 - eps, and where the reduction switches
-    # (the mantissa of sqrt(2) / 2).
-    eps = np.finfo(dtype).eps
-    x = np.array(
-        [eps, 1 - eps, 0.5, 2**-0.5, np.nextafter(dtype(2**-0.5), dtype(1))], dtype
-    )
-    assert ulp_errors("log", x).max() <= 1.0
-    assert log(dtype(1.0)) == 0.0
-    assert np.isnan(log(dtype(np.nan)))
-    numba_type = from_dtype(np.dtype(dtype))
-    returns = {sig.args[0]: sig.return_type for sig in log.nopython_signatures}
     assert returns[numba_type] == numba_type
 
 
