@@ -297,8 +297,6 @@ def data_gradient(
     if X is not None:
         if gathered:
             A0 = _block(work, work_offsets[0, 0], size, n_in)
-            # Entries of X per 64-byte cache line.
-            line = max(1, 64 // X.itemsize)
             # An explicit loop: a row-slice assignment costs about three times as
             # much.
             for r in range(size):
@@ -306,12 +304,13 @@ def data_gradient(
                 # Shuffled rows are scattered over X: read in turn, each would
                 # wait for memory. Fetched some rows ahead (into the next batch
                 # near the end), they arrive before their turn.
-                # A loop here rather than a helper kernel: each kernel adds a
-                # fifth of a second to a cold fit's compile time.
+                # Its start, middle and end: the whole of a row of up to three
+                # cache lines, without a loop (or a helper kernel) that would add
+                # to a cold fit's compile time.
                 if shuffled and start + r + _AHEAD < order.shape[0]:
                     ahead = order[start + r + _AHEAD]
-                    for j in range(0, n_in, line):
-                        _prefetch(X, ahead, j)
+                    _prefetch(X, ahead, 0)
+                    _prefetch(X, ahead, n_in // 2)
                     _prefetch(X, ahead, n_in - 1)
                 for j in range(n_in):
                     A0[r, j] = X[row, j]
