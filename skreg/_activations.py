@@ -178,7 +178,7 @@ def dropout_derivative(A, factors, code, rate, key, offset):
 
 @njit(**_JIT)
 def relu_dropout(A, rate, key, offset):
-    """In place: ``A *= factor``, for relu units; the factors ``dropout_derivative``
+    """In place: ``A *= factor`` for relu units, the factors ``dropout_derivative``
     draws.
 
     A relu unit's ``factor * f'(z)`` is ``1 / (1 - rate)`` where its output after

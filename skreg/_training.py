@@ -303,10 +303,9 @@ def data_gradient(
                 row = rows[r]
                 # Shuffled rows are scattered over X: read in turn, each would
                 # wait for memory. Fetched some rows ahead (into the next batch
-                # near the end), they arrive before their turn.
-                # Its start, middle and end: the whole of a row of up to three
-                # cache lines, without a loop (or a helper kernel) that would add
-                # to a cold fit's compile time.
+                # near the end), they arrive before their turn. Three hints cover
+                # a row of up to three cache lines; a loop or a helper kernel
+                # would add to a cold fit's compile time.
                 if shuffled and start + r + _AHEAD < order.shape[0]:
                     ahead = order[start + r + _AHEAD]
                     _prefetch(X, ahead, 0)
