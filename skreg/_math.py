@@ -28,7 +28,9 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core.errors import TypingError
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -315,19 +317,68 @@ def tanh(x):
     return _tanh(x)
 
 
-def as_one_row(Z):
+def _view(context, builder, array_type, array, result_type, start, rows, cols):
+    """A C-contiguous 2-D view of ``array``'s entries ``start`` onwards, as LLVM IR.
+
+    Shares the data and the owner (reference-counted) of ``array``; ``start``,
+    ``rows`` and ``cols`` are intp values.
+    """
+    source = make_array(array_type)(context, builder, array)
+    view = make_array(result_type)(context, builder)
+    itemsize = source.itemsize
+    populate_array(
+        view,
+        data=builder.gep(source.data, [start], inbounds=True),
+        shape=[rows, cols],
+        strides=[builder.mul(cols, itemsize), itemsize],
+        itemsize=itemsize,
+        meminfo=source.meminfo,
+        parent=source.parent,
+    )
+    return impl_ret_borrowed(context, builder, result_type, view._getvalue())
+
+
+# An intrinsic, not a jitted function: Numba compiles a jitted function's own
+# machine code once more for each kernel that calls it, and ``reshape``'s
+# implementation compiles helpers of its own, a twentieth of a cold fit in all.
+@intrinsic
+def matrix_view(typingctx, array, start, rows, cols):
+    """``array.ravel()[start : start + rows * cols].reshape(rows, cols)``, a view.
+
+    ``array`` is C-contiguous, of any dimension; the caller guarantees that the
+    entries exist (nothing is checked).
+    """
+    if not (isinstance(array, types.Array) and array.layout == "C"):
+        return None
+    if not all(isinstance(t, types.Integer) for t in (start, rows, cols)):
+        return None
+    result = array.copy(ndim=2, layout="C")
+
+    def codegen(context, builder, signature, args):
+        start, rows, cols = (
+            context.cast(builder, value, kind, types.intp)
+            for value, kind in zip(args[1:], signature.args[1:])
+        )
+        return _view(context, builder, array, args[0], result, start, rows, cols)
+
+    return result(array, start, rows, cols), codegen
+
+
+@intrinsic
+def as_one_row(typingctx, Z):
     """A C-contiguous 2-D array viewed as one row; any other 2-D array unchanged.
 
     For jitted code, where the choice is made from ``Z``'s type: an elementwise loop
     over the rows of the result visits each element of ``Z`` once.
     """
-    raise NotImplementedError("as_one_row is only available in jitted code")
-
-
-@overload(as_one_row)
-def _as_one_row(Z):
     if not isinstance(Z, types.Array) or Z.ndim != 2:
         raise TypingError(f"as_one_row takes a 2-D array, not {Z}")
-    if Z.layout == "C":
-        return lambda Z: Z.reshape(1, Z.size)
-    return lambda Z: Z
+
+    def codegen(context, builder, signature, args):
+        if Z.layout != "C":
+            return impl_ret_borrowed(context, builder, Z, args[0])
+        size = make_array(Z)(context, builder, args[0]).nitems
+        one = context.get_constant(types.intp, 1)
+        return _view(context, builder, Z, args[0], Z, one.type(0), one, size)
+
+    return Z(Z), codegen

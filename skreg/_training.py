@@ -34,6 +34,7 @@ from ._activations import (
     relu_dropout,
 )
 from ._losses import bias_output_activation, loss_and_delta
+from ._math import matrix_view
 from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
 from ._parallel import FLAGS_SIZE, STRIDE, barrier
 from ._penalties import group_norms, group_share, l2_share, value_from_sums
@@ -167,11 +168,6 @@ def _prefetch(typingctx, array, row, column):
 _AHEAD = 32
 
 
-@njit(**_JIT)
-def _block(buffer, start, rows, cols):
-    return buffer[start : start + rows * cols].reshape((rows, cols))
-
-
 # Reassociation lets LLVM vectorize the two sums of the penalty value, which change
 # in their last bits only; the gradient's arithmetic has nothing to reassociate.
 @njit(fastmath={"reassoc"}, **_JIT)
@@ -202,6 +198,13 @@ def _group_norms(W, grouped):
     return 0.0
 
 
+# The helpers below hold the code paths that only some fits take (CSR input, input
+# dropout and noise, hidden dropout). Called under a guard on an argument that is
+# None when the path is off, they are compiled only by the fits that take it, and
+# they keep the inlined ``data_gradient`` small: Numba copies an inlined function's
+# code for each caller, at a cost that grows faster than its length.
+
+
 @njit(**_JIT)
 def _sparse_input(data, k, dropout, rate, key, index):
     """Entry ``k`` of the CSR data, times its input-dropout factor when inputs drop.
@@ -213,6 +216,89 @@ def _sparse_input(data, k, dropout, rate, key, index):
         if rate > 0.0:
             v *= dropout_factor(key, index, rate)
     return v
+
+
+@njit(**_JIT)
+def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, first):
+    """``Z = X[rows] @ W`` for CSR ``X``; input dropout as ``_sparse_input``.
+
+    Entry ``(r, j)`` of the batch has the dropout index ``first + r * n_in + j``.
+    """
+    n_in, n_out = W.shape
+    Z[:] = 0.0
+    for r in range(Z.shape[0]):
+        row = rows[r]
+        for k in range(indptr[row], indptr[row + 1]):
+            j = indices[k]
+            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            for h in range(n_out):
+                Z[r, h] += v * W[j, h]
+
+
+@njit(**_JIT)
+def _sparse_transposed_product(
+    indptr, indices, data, rows, delta, G, dropout, rate, key, first
+):
+    """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
+    n_in, n_out = G.shape
+    G[:] = 0.0
+    for r in range(delta.shape[0]):
+        row = rows[r]
+        for k in range(indptr[row], indptr[row + 1]):
+            j = indices[k]
+            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            for h in range(n_out):
+                G[j, h] += v * delta[r, h]
+
+
+@njit(**_JIT)
+def _perturb_input(A0, rate, key, noise_std, noise_key, first):
+    """In place: input dropout (``rate > 0``), then Gaussian noise (``noise_std``).
+
+    Entry ``(r, j)`` of the batch draws index ``first + r * n_in + j`` of each
+    stream.
+    """
+    size, n_in = A0.shape
+    if rate > 0.0:
+        for r in range(size):
+            for j in range(n_in):
+                A0[r, j] *= dropout_factor(key, first + r * n_in + j, rate)
+    if noise_std > 0.0:
+        for r in range(size):
+            for j in range(n_in):
+                A0[r, j] += noise_std * normal(noise_key, first + r * n_in + j)
+
+
+@njit(**_JIT)
+def _drop_hidden(Z, work, factors, activation, rate, key, offset):
+    """Dropout on a hidden layer's output ``Z``, in place (``rate > 0``).
+
+    Relu units need no stored factors (``relu_dropout``); the others keep ``f'(z)``
+    times the dropout factor in the block of ``work`` that starts at ``factors``,
+    so the backward pass needs neither the mask nor the activation before dropout
+    (``dropout_derivative``).
+    """
+    if activation == RELU:
+        relu_dropout(Z, rate, key, offset)
+    else:
+        D = matrix_view(work, factors, Z.shape[0], Z.shape[1])
+        dropout_derivative(Z, D, activation, rate, key, offset)
+
+
+@njit(**_JIT)
+def _multiply_dropped(A, delta, work, factors, activation, rate, sums):
+    """``multiply_derivative`` behind ``_drop_hidden``: ``delta *= factor * f'``."""
+    if activation == RELU:
+        keep = A.dtype.type(1.0 / (1.0 - rate))
+        multiply_relu_kept(A, delta, keep, sums)
+    else:
+        D = matrix_view(work, factors, delta.shape[0], delta.shape[1])
+        sums[:] = 0
+        for r in range(delta.shape[0]):
+            for h in range(delta.shape[1]):
+                d = delta[r, h] * D[r, h]
+                delta[r, h] = d
+                sums[h] += d
 
 
 # Inlined into its jitted callers (the epoch kernels) before typing: compiled as a
@@ -269,8 +355,8 @@ def data_gradient(
     # ---- input layer: the first product, dense or CSR
     n_in = units[0]
     n_hidden = units[1]
-    W0 = _block(params, coef_offsets[0], n_in, n_hidden)
-    Z1 = _block(work, work_offsets[0, 1], size, n_hidden)
+    W0 = matrix_view(params, coef_offsets[0], n_in, n_hidden)
+    Z1 = matrix_view(work, work_offsets[0, 1], size, n_hidden)
     # Stream and block arguments are passed as int64 values, not constants: a
     # constant argument compiles a specialization of its own.
     # ``dropout`` is None when the fit draws no random numbers at all (no dropout
@@ -279,24 +365,17 @@ def data_gradient(
     input_key = np.uint64(0)
     if dropout is not None:
         input_key = stream_key(cfg.seed, step, np.int64(0))
-    first_entry = offset * n_in
+    first = offset * n_in
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
     # Two guards rather than if / else: Numba prunes a branch only on a None
     # argument, so each path is guarded by the argument that is None without it.
     if indptr is not None:
-        Z1[:] = 0.0
-        for r in range(size):
-            row = rows[r]
-            for k in range(indptr[row], indptr[row + 1]):
-                j = indices[k]
-                v = _sparse_input(
-                    data, k, dropout, input_rate, input_key, first_entry + r * n_in + j
-                )
-                for h in range(n_hidden):
-                    Z1[r, h] += v * W0[j, h]
+        _sparse_product(
+            indptr, indices, data, rows, W0, Z1, dropout, input_rate, input_key, first
+        )
     if X is not None:
         if gathered:
-            A0 = _block(work, work_offsets[0, 0], size, n_in)
+            A0 = matrix_view(work, work_offsets[0, 0], size, n_in)
             # An explicit loop: a row-slice assignment costs about three times as
             # much.
             for r in range(size):
@@ -314,19 +393,10 @@ def data_gradient(
                 for j in range(n_in):
                     A0[r, j] = X[row, j]
             if dropout is not None:
-                if input_rate > 0.0:
-                    for r in range(size):
-                        for j in range(n_in):
-                            A0[r, j] *= dropout_factor(
-                                input_key, first_entry + r * n_in + j, input_rate
-                            )
-                if cfg.noise_std > 0.0:
-                    noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
-                    for r in range(size):
-                        for j in range(n_in):
-                            A0[r, j] += cfg.noise_std * normal(
-                                noise_key, first_entry + r * n_in + j
-                            )
+                noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
+                _perturb_input(
+                    A0, input_rate, input_key, cfg.noise_std, noise_key, first
+                )
         else:
             A0 = X[start:stop]
         np.dot(A0, W0, Z1)
@@ -334,10 +404,10 @@ def data_gradient(
     # ---- forward through the layers
     for layer in range(n_layers - 1):
         n_out = units[layer + 1]
-        Z = _block(work, work_offsets[0, layer + 1], size, n_out)
+        Z = matrix_view(work, work_offsets[0, layer + 1], size, n_out)
         if layer > 0:
-            A = _block(work, work_offsets[0, layer], size, units[layer])
-            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
+            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
             np.dot(A, W, Z)
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         if layer + 1 < n_layers - 1:
@@ -347,23 +417,17 @@ def data_gradient(
                 rate = dropout[layer]
                 if rate > 0.0:
                     key = stream_key(cfg.seed, step, layer + 1)
-                    if cfg.activation == RELU:
-                        relu_dropout(Z, rate, key, offset * n_out)
-                    else:
-                        # Keep f'(z) times the dropout factor, so the backward
-                        # pass needs neither the mask nor the activation before
-                        # dropout.
-                        D = _block(work, work_offsets[2, layer + 1], size, n_out)
-                        dropout_derivative(
-                            Z, D, cfg.activation, rate, key, offset * n_out
-                        )
+                    factors = work_offsets[2, layer + 1]
+                    _drop_hidden(
+                        Z, work, factors, cfg.activation, rate, key, offset * n_out
+                    )
         else:
             bias_output_activation(Z, b, cfg.loss)
 
     # ---- loss and the error at the output
     n_outputs = units[n_layers - 1]
-    P = _block(work, work_offsets[0, n_layers - 1], size, n_outputs)
-    delta = _block(work, work_offsets[1, n_layers - 1], size, n_outputs)
+    P = matrix_view(work, work_offsets[0, n_layers - 1], size, n_outputs)
+    delta = matrix_view(work, work_offsets[1, n_layers - 1], size, n_outputs)
     loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
     weight_sum = 0.0
     for r in range(size):
@@ -372,29 +436,26 @@ def data_gradient(
     # ---- backward
     for layer in range(n_layers - 2, -1, -1):
         n_out = units[layer + 1]
-        delta = _block(work, work_offsets[1, layer + 1], size, n_out)
-        G = _block(grad, coef_offsets[layer], units[layer], n_out)
+        delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
+        G = matrix_view(grad, coef_offsets[layer], units[layer], n_out)
         if layer == 0:
             if indptr is not None:
-                G[:] = 0.0
-                for r in range(size):
-                    row = rows[r]
-                    for k in range(indptr[row], indptr[row + 1]):
-                        j = indices[k]
-                        v = _sparse_input(
-                            data,
-                            k,
-                            dropout,
-                            input_rate,
-                            input_key,
-                            first_entry + r * n_in + j,
-                        )
-                        for h in range(n_out):
-                            G[j, h] += v * delta[r, h]
+                _sparse_transposed_product(
+                    indptr,
+                    indices,
+                    data,
+                    rows,
+                    delta,
+                    G,
+                    dropout,
+                    input_rate,
+                    input_key,
+                    first,
+                )
             if X is not None:
                 np.dot(A0.T, delta, G)
         else:
-            A = _block(work, work_offsets[0, layer], size, units[layer])
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
             np.dot(A.T, delta, G)
         if layer == n_layers - 2:
             # Hidden layers' intercept gradients are summed in the pass that
@@ -405,26 +466,19 @@ def data_gradient(
                 for h in range(n_out):
                     gb[h] += delta[r, h]
         if layer > 0:
-            previous = _block(work, work_offsets[1, layer], size, units[layer])
-            W = _block(params, coef_offsets[layer], units[layer], n_out)
+            previous = matrix_view(work, work_offsets[1, layer], size, units[layer])
+            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
             np.dot(delta, W.T, previous)
             sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
             rate = 0.0 if dropout is None else dropout[layer - 1]
-            A = _block(work, work_offsets[0, layer], size, units[layer])
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
             if rate > 0.0:
                 # Pruned when the fit compiles without dropout.
                 if dropout is not None:
-                    if cfg.activation == RELU:
-                        keep = params.dtype.type(1.0 / (1.0 - rate))
-                        multiply_relu_kept(A, previous, keep, sums)
-                    else:
-                        D = _block(work, work_offsets[2, layer], size, units[layer])
-                        sums[:] = 0
-                        for r in range(size):
-                            for h in range(units[layer]):
-                                d = previous[r, h] * D[r, h]
-                                previous[r, h] = d
-                                sums[h] += d
+                    factors = work_offsets[2, layer]
+                    _multiply_dropped(
+                        A, previous, work, factors, cfg.activation, rate, sums
+                    )
             else:
                 multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum
@@ -457,7 +511,7 @@ def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, par
         groups = 0.0
         if group > 0.0:
             n_out = units[layer + 1]
-            W = w.reshape(((stop - start) // n_out, n_out))
+            W = matrix_view(params, start, (stop - start) // n_out, n_out)
             groups = _group_norms(W, cfg.grouped)
         penalty += value_from_sums(
             squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
@@ -541,7 +595,7 @@ def total_penalty(params, units, coef_offsets, alphas, cfg):
     """Penalty value summed over the weight matrices."""
     total = 0.0
     for layer in range(coef_offsets.shape[0] - 1):
-        W = _block(params, coef_offsets[layer], units[layer], units[layer + 1])
+        W = matrix_view(params, coef_offsets[layer], units[layer], units[layer + 1])
         total += penalty_value(W, alphas[layer], cfg.penalty, cfg.l1_ratio)
     return total
 
@@ -887,7 +941,7 @@ def forward(X, coefs, intercepts, activation, smooth, loss, chunk, out, check_fi
             W = coefs[layer]
             width = W.shape[1]
             if layer + 1 < n_layers:
-                Z = buffers[layer % 2][: rows * width].reshape((rows, width))
+                Z = matrix_view(buffers[layer % 2], 0, rows, width)
                 np.dot(A, W, Z)
                 bias_activation(Z, intercepts[layer], activation, smooth)
                 A = Z
