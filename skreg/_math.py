@@ -138,7 +138,7 @@ _H32 = tuple(
 )
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _reduce64(x):
     """``(k, expm1(r))`` with ``x = k * ln2 + r``, for a float64 ``|x| < 1e6``.
 
@@ -168,7 +168,7 @@ def _reduce64(x):
     return k, r + (r * r) * q
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _reduce32(x):
     """``(k, expm1(r))`` with ``x = k * ln2 + r``, for a float32 ``|x| < 350``.
 
@@ -188,19 +188,18 @@ def _reduce32(x):
     return k, r + (r * r) * q
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _pow2_64(k):
     """``2.0**k`` for an integer ``-1022 <= k <= 1023``."""
     return _float64_from_bits((k + 1023) << 52)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _pow2_32(k):
     """``np.float32(2)**k`` for an integer ``-126 <= k <= 127``."""
     return _float32_from_bits((k + 127) << 23)
 
 
-@njit(**_JIT)
 def _exp64(x):
     # Conditional expressions, not min/max: a NaN fails both tests and is kept.
     x = _LOW_64 if x < _LOW_64 else x
@@ -212,7 +211,6 @@ def _exp64(x):
     return ((1.0 + p) * _pow2_64(half)) * _pow2_64(k - half)
 
 
-@njit(**_JIT)
 def _exp32(x):
     x = _LOW_32 if x < _LOW_32 else x
     x = _HIGH_32 if x > _HIGH_32 else x
@@ -221,7 +219,6 @@ def _exp32(x):
     return ((np.float32(1.0) + p) * _pow2_32(half)) * _pow2_32(k - half)
 
 
-@njit(**_JIT)
 def _tanh64(x):
     a = abs(x)
     s = a * a
@@ -248,7 +245,6 @@ def _tanh64(x):
     return np.copysign(t, x)
 
 
-@njit(**_JIT)
 def _tanh32(x):
     a = abs(x)
     s = a * a
@@ -281,19 +277,24 @@ def _tanh(x):
 def _by_width(f64, f32, name):
     def select(x):
         if x == types.float64:
-            return lambda x: f64(x)
+            return f64
         if x == types.float32:
-            return lambda x: f32(x)
+            return f32
         raise TypingError(f"{name} takes a float64 or float32 scalar, not {x}")
 
     return select
 
 
-overload(_exp)(_by_width(_exp64, _exp32, "exp"))
-overload(_tanh)(_by_width(_tanh64, _tanh32, "tanh"))
+# The implementations are compiled as the overloads' bodies, with the reductions
+# and powers of two inlined into them: one compiled function per width instead of
+# a chain of five, a twentieth of a cold fit's compile time.
+_OVERLOAD_JIT = dict(jit_options=dict(error_model="numpy"))
+overload(_exp, **_OVERLOAD_JIT)(_by_width(_exp64, _exp32, "exp"))
+overload(_tanh, **_OVERLOAD_JIT)(_by_width(_tanh64, _tanh32, "tanh"))
 
 
-@njit(**_JIT)
+# Inlined: a kernel compiles only the overload.
+@njit(inline="always", **_JIT)
 def exp(x):
     """``e**x`` for a float64 or float32 scalar, in its dtype, without branches.
 
@@ -306,7 +307,8 @@ def exp(x):
     return _exp(x)
 
 
-@njit(**_JIT)
+# Inlined: a kernel compiles only the overload.
+@njit(inline="always", **_JIT)
 def tanh(x):
     """The hyperbolic tangent of a float64 or float32 scalar, in its dtype.
 

@@ -53,6 +53,7 @@ from ._training import (
     TrainConfig,
     all_finite,
     batch_objective_gradient,
+    collecting_young_while_compiling,
     epoch_in_halves,
     forward,
     half_rows,
@@ -404,9 +405,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # moments, the step count and the learning rate) instead of a fresh one.
         saved = self.__dict__.copy()
         try:
-            return self._fit_unguarded(
-                X, y, sample_weight, incremental, keep_optimizer, callback_ctx
-            )
+            with collecting_young_while_compiling():
+                return self._fit_unguarded(
+                    X, y, sample_weight, incremental, keep_optimizer, callback_ctx
+                )
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
