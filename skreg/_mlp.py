@@ -49,12 +49,12 @@ from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_d
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
 from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
 from ._training import (
+    EpochWorkers,
     Layout,
     TrainConfig,
     all_finite,
     batch_objective_gradient,
     collecting_young_while_compiling,
-    epoch_in_halves,
     forward,
     half_rows,
     run_epoch,
@@ -738,7 +738,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         work = np.empty((*copies, size), dtype=X.dtype)
         grad = np.empty((*copies, params.size), dtype=params.dtype)
         rows = np.empty((*copies, planned), dtype=np.int64)
-        threads = _training.available_threads() if halves else 1
+        workers = EpochWorkers(_training.available_threads() if halves else 1)
 
         state = self._optimizer_state
         if not (incremental or keep_optimizer) or state is None:
@@ -866,7 +866,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     constraints,
                 )
                 if halves:
-                    accumulated, state["step"] = epoch_in_halves(arguments, threads)
+                    accumulated, state["step"] = workers.epoch(arguments)
                 else:
                     accumulated, state["step"] = run_epoch(*arguments)
                 epoch_loss = accumulated / n_samples
@@ -1005,6 +1005,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 "the model of the last completed epoch was kept.",
                 stacklevel=4,
             )
+        finally:
+            workers.close()
 
         if early_stopping and np.isfinite(best_validation_score):
             params = best_params

@@ -1,6 +1,7 @@
 """Behaviour of the estimators: penalties, dropout, sklearn conventions, errors."""
 
 import pickle
+import threading
 import tracemalloc
 import warnings
 
@@ -440,7 +441,7 @@ def test_fit_does_not_copy_a_contiguous_float_X(dtype):
     X, y = make_classification(20_000, 50, n_informative=10, random_state=0)
     X = X.astype(dtype)
     clf = RegularizedMLPClassifier(hidden_layer_sizes=(16,), max_iter=2, tol=0.0)
-    clf.fit(X[:100], y[:100])  # the kernels are loaded before tracing starts
+    clf.fit(X[:400], y[:400])  # the kernels are loaded before tracing starts
     tracemalloc.start()
     try:
         clf.fit(X, y)
@@ -487,6 +488,44 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
         assert _equal_models(first, other)
         np.testing.assert_array_equal(p1, p2)
         assert first.loss_curve_ == other.loss_curve_
+
+
+def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
+    # The helper waits between epochs: one thread for the whole fit, none left
+    # running once the fit returns or fails.
+    X, y = data
+    monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    served = []
+    serve = _training.EpochWorkers._serve
+
+    def spy(self):
+        served.append(threading.current_thread())
+        return serve(self)
+
+    monkeypatch.setattr(_training.EpochWorkers, "_serve", spy)
+    params = dict(FAST, max_iter=4, tol=0.0, n_iter_no_change=10)
+    with threadpool_limits(2):
+        clf = RegularizedMLPClassifier(**params).fit(X, y)
+        assert clf.n_iter_ == 4
+        assert len(served) == 1
+        assert not served[0].is_alive()
+
+        epoch = _training.EpochWorkers.epoch
+        epochs = []
+
+        def failing(self, arguments):
+            epochs.append(arguments)
+            if len(epochs) == 3:
+                raise RuntimeError("stop here")
+            return epoch(self, arguments)
+
+        monkeypatch.setattr(_training.EpochWorkers, "epoch", failing)
+        served.clear()
+        with pytest.raises(RuntimeError, match="stop here"):
+            RegularizedMLPClassifier(**params).fit(X, y)
+        assert len(served) == 1
+        assert not served[0].is_alive()
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
