@@ -724,8 +724,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         cfg = self._config(X.dtype, seed)
         gather = bool(self.shuffle or self.input_dropout > 0 or self.noise_std > 0)
         kernel_X = self._kernel_input(X)
-        # A large network splits every batch in two halves, which two threads
-        # share (``_training.run_epoch_halves``); each half has buffers of its own.
+        # A fit whose batches are not tiny splits each in two halves, which two
+        # threads share (``_training.run_epoch_halves``); each half has buffers of
+        # its own.
         halves = batch_size * int(layout.coef_offsets[-1]) >= _training.HALVES_MIN_WORK
         planned = half_rows(batch_size) if halves else batch_size
         # Relu units keep no dropout factors: their outputs after dropout give
