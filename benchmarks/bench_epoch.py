@@ -207,7 +207,9 @@ def _paired(numerators, denominators):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small workloads only")
-    parser.add_argument("--repeats", type=int, default=5)
+    # Nine rounds: with five, one slow spell of a shared machine moved single rows
+    # by a fifth.
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = parser.parse_args()
     use_torch = torch is not None and not args.no_torch

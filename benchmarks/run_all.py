@@ -2,7 +2,7 @@
 
 Run by hand, never in CI::
 
-    python benchmarks/run_all.py            # the whole suite (about 30 minutes)
+    python benchmarks/run_all.py            # the whole suite (about 40 minutes)
     python benchmarks/run_all.py --quick    # small workloads, fewer repeats
 
 Prints Markdown tables: seconds per epoch against scikit-learn, PyTorch (when
