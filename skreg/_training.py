@@ -1100,12 +1100,12 @@ class _CompileListener(event.Listener):
     def __init__(self):
         self.depth = 0
 
-    def on_start(self, event):
+    def on_start(self, compile_event):
         if self.depth == 0:
             _hold_full_collections()
         self.depth += 1
 
-    def on_end(self, event):
+    def on_end(self, compile_event):
         self.depth -= 1
         if self.depth == 0:
             _release_full_collections()
