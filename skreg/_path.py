@@ -10,15 +10,16 @@ estimators' own ``fit``; nothing here touches a kernel.
 """
 
 import copy
+import inspect
 import textwrap
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils._param_validation import (
@@ -26,8 +27,19 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    validate_data,
+)
 
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
 
@@ -106,7 +118,11 @@ def _check_path_estimator(estimator):
         )
 
 
-def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter):
+def _point_label(label, index, n_alphas, alpha):
+    return f"[{label}] alpha {index + 1}/{n_alphas} = {alpha:.4g}"
+
+
+def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="path"):
     """Fit ``estimator`` (a fresh clone) at each alpha, in the order given.
 
     The first fit runs up to ``max_iter`` epochs from the initial weights. Each later
@@ -114,13 +130,16 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter):
     step count, SGD's velocity and learning rate) of the one before, with a fresh
     convergence state, for up to ``path_max_iter`` epochs. Yields the estimator
     after each fit, with the seconds it took; it is the same object every time, so
-    a caller keeps what it needs before asking for the next point.
+    a caller keeps what it needs before asking for the next point. With a verbose
+    estimator, a line ``[label] alpha i/n = value`` heads each fit's own lines.
     """
     path = clone(estimator).set_params(warm_start=True)
     for i, alpha in enumerate(alphas):
         path.set_params(alpha=float(alpha))
         if i == 1 and path_max_iter is not None:
             path.set_params(max_iter=min(path_max_iter, estimator.max_iter))
+        if estimator.verbose:
+            print(_point_label(label, i, len(alphas), alpha))
         start = time.perf_counter()
         path._validate_params()
         # A fresh Adam would take its first steps at full learning rate in every
@@ -161,7 +180,8 @@ def regularization_path(
     step count, SGD's velocity), with a fresh convergence state, and trains for up
     to ``path_max_iter`` epochs, since it starts near its own solution. The
     results are returned in decreasing order of alpha, as scikit-learn's
-    ``lasso_path`` returns them.
+    ``lasso_path`` returns them. With a verbose estimator, a line such as
+    ``[path] alpha 2/10 = 0.0046`` heads each fit's own lines.
 
     Parameters
     ----------
@@ -299,31 +319,91 @@ def regularization_path(
 
 
 def _fold_path(
-    estimator, X, y, sample_weight, train, test, alphas, path_max_iter, scorer
+    estimator,
+    X,
+    y,
+    sample_weight,
+    train,
+    test,
+    alphas,
+    path_max_iter,
+    scorer,
+    score_params,
+    label,
 ):
     """One fold's path: the test score, epochs and times at each alpha (in order)."""
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     weight = None if sample_weight is None else sample_weight[train]
+    score_params = _check_method_params(X, params=score_params, indices=test)
     n_alphas = len(alphas)
     scores, n_iter = np.empty(n_alphas), np.empty(n_alphas, dtype=np.int64)
     fit_time, score_time = np.empty(n_alphas), np.empty(n_alphas)
-    fits = _path_fits(estimator, X_train, y_train, weight, alphas, path_max_iter)
+    fits = _path_fits(estimator, X_train, y_train, weight, alphas, path_max_iter, label)
     for i, (fitted, seconds) in enumerate(fits):
         start = time.perf_counter()
-        scores[i] = scorer(fitted, X_test, y_test)
+        scores[i] = scorer(fitted, X_test, y_test, **score_params)
         score_time[i] = time.perf_counter() - start
         fit_time[i] = seconds
         n_iter[i] = fitted.n_iter_
+        if estimator.verbose:
+            print(
+                f"{_point_label(label, i, n_alphas, alphas[i])}: score "
+                f"{scores[i]:.4g} after {n_iter[i]} epochs, {seconds:.3g} s"
+            )
     return scores, n_iter, fit_time, score_time
 
 
-def _no_callbacks(estimator):
-    raise AttributeError(
-        f"{type(estimator).__name__} does not report to callbacks; set them on a "
-        "RegularizedMLPClassifier or RegularizedMLPRegressor built with "
-        "alpha=alpha_."
-    )
+class _Unavailable:
+    """A method the CV estimators lack: looking it up raises ``reason`` itself.
+
+    ``available_if`` would raise its own generic message, with the reason only in
+    the chained exception, which most tracebacks and IDEs do not show first.
+    ``hasattr`` is False, as for any missing method, so scikit-learn's checks and
+    meta-estimators see no such method.
+    """
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def _error(self, owner):
+        return AttributeError(self.reason.format(name=owner.__name__))
+
+    def __get__(self, obj, owner=None):
+        if obj is not None:
+            raise self._error(type(obj))
+
+        # Looked up on the class (documentation tools do): a function that
+        # raises when called, with the reason as its docstring.
+        def unavailable(*args, **kwargs):
+            raise self._error(owner)
+
+        unavailable.__name__ = unavailable.__qualname__ = self.name
+        unavailable.__doc__ = "Not available. " + self.reason.format(
+            name=owner.__name__
+        )
+        return unavailable
+
+
+_NO_CALLBACKS = (
+    "{name} does not report to callbacks: it fits many paths, and the callbacks "
+    "of one fit would see them all. Set the callbacks on a "
+    "RegularizedMLPClassifier or RegularizedMLPRegressor built with "
+    "alpha=alpha_ (and the search's other best_params_)."
+)
+_NO_PARTIAL_FIT = (
+    "{name} fits whole paths and has no partial_fit; continue training a "
+    "RegularizedMLPClassifier or RegularizedMLPRegressor built with alpha=alpha_."
+)
+
+
+def _scorer_accepts_sample_weight(scorer):
+    if hasattr(scorer, "_accept_sample_weight"):
+        return scorer._accept_sample_weight()
+    return "sample_weight" in inspect.signature(scorer).parameters
 
 
 class _RegularizedMLPCVMixin:
@@ -341,9 +421,45 @@ class _RegularizedMLPCVMixin:
         "refit": ["boolean"],
     }
 
-    @available_if(_no_callbacks)
-    def set_callbacks(self, *callbacks):
-        """Not available: the search does not report to callbacks."""
+    set_callbacks = _Unavailable(_NO_CALLBACKS)
+    partial_fit = _Unavailable(_NO_PARTIAL_FIT)
+
+    def _scorer(self):
+        # scoring=None scores as the estimator's ``score`` does, through the
+        # scorer of that metric, as LogisticRegressionCV: a scorer passing through
+        # to the search's own ``score`` would route back into this search.
+        if self.scoring is None:
+            return get_scorer("accuracy" if is_classifier(self) else "r2")
+        return check_scoring(self, scoring=self.scoring)
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, ``fit`` routes
+        metadata (such as ``groups``) to the splitter's ``split``, and to the
+        scorer for each fold's test part; ``sample_weight`` trains every fit.
+        See scikit-learn's Metadata Routing user guide.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter` with the
+            routing information.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            .add(
+                scorer=self._scorer(),
+                method_mapping=MethodMapping()
+                .add(caller="score", callee="score")
+                .add(caller="fit", callee="score"),
+            )
+        )
 
     def _base_estimator(self):
         """The estimator each path fits."""
@@ -366,7 +482,11 @@ class _RegularizedMLPCVMixin:
                 )
         return l1_ratios, dropouts, [(r, d) for r in l1_ratios for d in dropouts]
 
-    def fit(self, X, y, sample_weight=None):
+    @staticmethod
+    def _grid_label(l1_ratio, dropout):
+        return f"l1_ratio={l1_ratio}, dropout={dropout}"
+
+    def fit(self, X, y, sample_weight=None, **params):
         """Fit a path per fold and grid point, pick the best alpha, and refit.
 
         Parameters
@@ -379,23 +499,56 @@ class _RegularizedMLPCVMixin:
 
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights for training (each fold's training part, and the
-            refit). Scores are unweighted, as in ``GridSearchCV``.
+            refit). As in ``GridSearchCV``, they also weight each fold's test
+            score when the scorer takes ``sample_weight`` (the default scorer
+            does); with metadata routing on, when the scorer requests them.
+
+        **params : dict
+            Metadata for the splitter and the scorer. Without metadata routing,
+            only ``groups``, passed to ``cv.split`` (for ``GroupKFold`` and the
+            other group splitters). With
+            ``sklearn.set_config(enable_metadata_routing=True)``, any metadata
+            that the splitter's ``split`` or the scorer requests, as
+            ``GridSearchCV`` and ``LogisticRegressionCV`` route it.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        _raise_for_params(params, self, "fit", allow=["groups"])
         # A search that fails, at any point, leaves the estimator as it was.
         saved = self.__dict__.copy()
         try:
-            return self._search(X, y, sample_weight)
+            return self._search(X, y, sample_weight, params)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
 
-    def _search(self, X, y, sample_weight):
+    def _route(self, sample_weight, params, scorer):
+        """The metadata of ``cv.split`` and of the scorer, as GridSearchCV's."""
+        if _routing_enabled():
+            if sample_weight is not None:
+                params = {**params, "sample_weight": sample_weight}
+            routed = process_routing(self, "fit", **params)
+            return routed.splitter.split, routed.scorer.score
+        split_params = {"groups": params.get("groups")}
+        score_params = {}
+        if sample_weight is not None:
+            if _scorer_accepts_sample_weight(scorer):
+                score_params["sample_weight"] = sample_weight
+            else:
+                warnings.warn(
+                    f"The scoring {scorer} does not support sample_weight, which "
+                    "may lead to statistically incorrect results when fitting "
+                    f"{self} with sample_weight.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return split_params, score_params
+
+    def _search(self, X, y, sample_weight, params):
         self._validate_params()
         X, y = validate_data(
             self,
@@ -420,15 +573,19 @@ class _RegularizedMLPCVMixin:
             self.eps,
             l1_ratios,
         )
+        scorer = self._scorer()
+        split_params, score_params = self._route(sample_weight, params, scorer)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
-        splits = list(cv.split(X, y))
-        scorer = check_scoring(base, scoring=self.scoring)
+        splits = list(cv.split(X, y, **split_params))
         increasing = alphas[::-1]
         tasks = [
             (point, fold, train, test)
             for point in range(len(grid))
             for fold, (train, test) in enumerate(splits)
         ]
+        n_splits = len(splits)
+        # scikit-learn's Parallel carries the caller's configuration and warning
+        # filters into the workers, as GridSearchCV's does.
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_path)(
                 clone(base).set_params(l1_ratio=grid[point][0], dropout=grid[point][1]),
@@ -440,6 +597,8 @@ class _RegularizedMLPCVMixin:
                 increasing,
                 self.path_max_iter,
                 scorer,
+                score_params,
+                f"fold {fold + 1}/{n_splits}, " + self._grid_label(*grid[point]),
             )
             for point, fold, train, test in tasks
         )
@@ -451,7 +610,13 @@ class _RegularizedMLPCVMixin:
             start = time.perf_counter()
             estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
             fits = _path_fits(
-                estimator, X, y, sample_weight, refit_alphas, self.path_max_iter
+                estimator,
+                X,
+                y,
+                sample_weight,
+                refit_alphas,
+                self.path_max_iter,
+                "refit, " + self._grid_label(l1_ratio, dropout),
             )
             *_, (fitted, _) = fits
             self.refit_time_ = time.perf_counter() - start
@@ -595,7 +760,8 @@ _SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started 
 
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV``: None for 5-fold, an int for that many folds
-        ({folds}), or a splitter.
+        ({folds}), or a splitter. A group splitter (``GroupKFold``, ...) takes
+        the ``groups`` passed to ``fit``.
 
     scoring : str or callable, default=None
         The score to maximise, as in ``GridSearchCV``. None uses the estimator's
@@ -603,8 +769,16 @@ _SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started 
 
     n_jobs : int, default=None
         Number of paths fitted in parallel (one per fold and grid point), through
-        joblib: ``joblib.parallel_backend("dask")`` sends them to a Dask cluster.
-        None means 1 unless in a joblib context.
+        scikit-learn's joblib ``Parallel``, which gives the workers the caller's
+        warning filters and scikit-learn configuration:
+        ``joblib.parallel_backend("dask")`` sends them to a Dask cluster. None
+        means 1 unless in a joblib context.
+
+    verbose : bool or int, default=False
+        As in {base}; each fit's lines follow a line that names its
+        path and point, ``[fold 2/5, l1_ratio=0.15, dropout=0.0] alpha 3/10 =
+        0.0046``, and a line with its test score ends each point of a fold's
+        path. The refit's lines are labelled ``[refit, ...]``.
 
     refit : bool, default=True
         Refit the best point on all the data. With False, only the search results
@@ -665,14 +839,6 @@ _SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started 
     Examples
     --------
 """
-
-
-def _never(estimator):
-    raise AttributeError(
-        f"{type(estimator).__name__} fits whole paths and has no partial_fit; "
-        "continue training a RegularizedMLPClassifier or RegularizedMLPRegressor "
-        "built with alpha=alpha_."
-    )
 
 
 def _cv_constraints(base):
@@ -787,10 +953,6 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         self.n_jobs = n_jobs
         self.refit = refit
 
-    @available_if(_never)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Not available: the search fits whole paths."""
-
 
 class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor):
     __doc__ = _search_doc(
@@ -894,7 +1056,3 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.refit = refit
-
-    @available_if(_never)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Not available: the search fits whole paths."""

@@ -15,12 +15,17 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from scipy.stats import rankdata
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import (
+    ConvergenceWarning,
+    NotFittedError,
+    UnsetMetadataPassedError,
+)
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import get_scorer, log_loss
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.metrics import accuracy_score, get_scorer, log_loss, make_scorer
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
@@ -459,14 +464,29 @@ def _search(**params):
     return RegularizedMLPClassifierCV(**{**FAST, **defaults, **params})
 
 
-def _fold_scores(estimator, X, y, cv, alphas, path_max_iter, scorer, weight=None):
-    """Per fold, the scores of a hand-made path, strongest alpha first."""
+def _fold_scores(
+    estimator,
+    X,
+    y,
+    cv,
+    alphas,
+    path_max_iter,
+    scorer,
+    weight=None,
+    groups=None,
+    score_weight=None,
+):
+    """Per fold, the scores of a hand-made path, strongest alpha first.
+
+    ``weight`` trains the fits; ``score_weight``, when given, weights the scores.
+    """
     scores, n_iter = [], []
-    for train, test in cv.split(X, y):
+    for train, test in cv.split(X, y, groups):
         w = None if weight is None else weight[train]
         fits = _manual_path(estimator, X[train], y[train], alphas, path_max_iter, w)
         fits = fits[::-1]
-        scores.append([scorer(m, X[test], y[test]) for m in fits])
+        kwargs = {} if score_weight is None else {"sample_weight": score_weight[test]}
+        scores.append([scorer(m, X[test], y[test], **kwargs) for m in fits])
         n_iter.append([m.n_iter_ for m in fits])
     return np.array(scores), np.array(n_iter)
 
@@ -602,11 +622,12 @@ def test_cv_refit_of_the_selected_alpha(data):
     assert search.score(X, y) == manual.score(X, y)
 
 
-def test_cv_uses_sample_weight_for_training_only(data):
+def test_cv_weights_training_and_scores_as_grid_search(data):
     X, y = data
     weight = np.random.default_rng(4).uniform(0.2, 2.0, len(y))
     search = _search().fit(X, y, sample_weight=weight)
-    # Trained with the fold's weights, scored without any, as GridSearchCV does.
+    # Trained with the fold's weights and, as GridSearchCV does since
+    # scikit-learn 1.9, scored with the test part's weights.
     scores, _ = _fold_scores(
         _classifier(),
         X,
@@ -614,8 +635,9 @@ def test_cv_uses_sample_weight_for_training_only(data):
         search.cv,
         ALPHAS,
         10,
-        lambda m, X, y: m.score(X, y),
+        lambda m, X, y, sample_weight: m.score(X, y, sample_weight=sample_weight),
         weight,
+        score_weight=weight,
     )
     for k in range(3):
         np.testing.assert_array_equal(
@@ -624,6 +646,25 @@ def test_cv_uses_sample_weight_for_training_only(data):
     below = [a for a in ALPHAS if a <= search.alpha_]
     manual = _manual_path(_classifier(), X, y, below, 10, weight)[-1]
     _assert_same_weights(manual.coefs_, manual.intercepts_, search)
+
+    # GridSearchCV's own choice between scoring with and without the weights:
+    # a scorer without a sample_weight parameter scores unweighted, with a warning.
+    def unweighted(model, X, y):
+        return model.score(X, y)
+
+    expected, _ = _fold_scores(
+        _classifier(), X, y, search.cv, ALPHAS, 10, unweighted, weight
+    )
+    with pytest.warns(UserWarning, match="does not support sample_weight"):
+        plain = _search(scoring=unweighted).fit(X, y, sample_weight=weight)
+    with pytest.warns(UserWarning, match="does not support sample_weight"):
+        GridSearchCV(
+            _classifier(), {"alpha": ALPHAS}, scoring=unweighted, cv=search.cv
+        ).fit(X, y, sample_weight=weight)
+    for k in range(3):
+        key = f"split{k}_test_score"
+        np.testing.assert_array_equal(plain.cv_results_[key], expected[k])
+        assert not np.array_equal(plain.cv_results_[key], scores[k])
 
 
 def test_cv_grid_of_l1_ratios_and_dropouts(data):
@@ -682,6 +723,156 @@ def test_cv_parallel_equals_serial(data):
     _assert_same_weights(serial.coefs_, serial.intercepts_, parallel)
 
 
+# ------------------------------------------ the CV estimators among sklearn's tools
+
+
+def test_cv_takes_groups_for_group_splitters(data):
+    X, y = data
+    groups = np.arange(len(y)) % 7
+    cv = GroupKFold(3)
+    search = _search(cv=cv).fit(X, y, groups=groups)
+    scores, _ = _fold_scores(
+        _classifier(),
+        X,
+        y,
+        cv,
+        ALPHAS,
+        10,
+        lambda m, X, y: m.score(X, y),
+        groups=groups,
+    )
+    for k in range(3):
+        np.testing.assert_array_equal(
+            search.cv_results_[f"split{k}_test_score"], scores[k]
+        )
+    # GroupKFold's own error without groups; other metadata needs routing, as
+    # in GridSearchCV.
+    with pytest.raises(ValueError, match="groups"):
+        _search(cv=cv).fit(X, y)
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        _search(cv=cv).fit(X, y, groups=groups, weights=groups)
+
+
+def test_cv_routes_metadata_to_the_splitter_and_the_scorer(data):
+    X, y = data
+    groups = np.arange(len(y)) % 7
+    weight = np.random.default_rng(6).uniform(0.2, 2.0, len(y))
+    cv = GroupKFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        # The default scorer requests nothing: passed weights are an error, as
+        # in LogisticRegressionCV.
+        with pytest.raises(UnsetMetadataPassedError):
+            _search(cv=cv).fit(X, y, groups=groups, sample_weight=weight)
+        scorer = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        search = _search(cv=cv, scoring=scorer)
+        routing = search.get_metadata_routing()
+        assert routing.consumes("fit", ["groups", "sample_weight"]) == {
+            "groups",
+            "sample_weight",
+        }
+        search.fit(X, y, groups=groups, sample_weight=weight)
+        # Without sample weights, the scorer's request is optional.
+        unweighted = _search(cv=cv, scoring=scorer).fit(X, y, groups=groups)
+    weighted, _ = _fold_scores(
+        _classifier(),
+        X,
+        y,
+        cv,
+        ALPHAS,
+        10,
+        lambda m, X, y, sample_weight: accuracy_score(
+            y, m.predict(X), sample_weight=sample_weight
+        ),
+        weight,
+        groups=groups,
+        score_weight=weight,
+    )
+    plain, _ = _fold_scores(
+        _classifier(),
+        X,
+        y,
+        cv,
+        ALPHAS,
+        10,
+        lambda m, X, y: m.score(X, y),
+        groups=groups,
+    )
+    for k in range(3):
+        key = f"split{k}_test_score"
+        np.testing.assert_array_equal(search.cv_results_[key], weighted[k])
+        np.testing.assert_array_equal(unweighted.cv_results_[key], plain[k])
+
+
+def test_cv_workers_get_the_callers_warning_filters_and_config(data):
+    X, y = data
+    search = _search(n_jobs=2, refit=False, max_iter=3, path_max_iter=3)
+
+    # The scores say what the workers' scikit-learn configuration was.
+    def assume_finite(model, X, y):
+        return float(sklearn.get_config()["assume_finite"])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with sklearn.config_context(assume_finite=True):
+            inside = clone(search).set_params(scoring=assume_finite).fit(X, y)
+        outside = clone(search).set_params(scoring=assume_finite).fit(X, y)
+    np.testing.assert_array_equal(inside.cv_results_["mean_test_score"], 1.0)
+    np.testing.assert_array_equal(outside.cv_results_["mean_test_score"], 0.0)
+
+    # Every fit stops at its epoch limit with a ConvergenceWarning: raised as an
+    # error from the worker processes, the caller's filter reached them. (Last:
+    # an error makes joblib restart its workers.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match="Maximum iterations"):
+            clone(search).fit(X, y)
+
+
+def test_cv_verbose_output_labels_each_path(data, capsys):
+    X, y = data
+    search = _search(
+        verbose=True,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        alphas=[1e-3, 1e-2],
+        dropouts=[0.0, 0.25],
+        max_iter=3,
+        path_max_iter=2,
+        # The strongest alpha wins (the first dropout of the tie): a known refit.
+        scoring=lambda model, X, y: model.alpha,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    points = [
+        f"[fold {k}/2, l1_ratio=0.15, dropout={d}] alpha {i}/2 = {a:.4g}"
+        for d in (0.0, 0.25)
+        for k in (1, 2)
+        for i, a in ((1, 1e-3), (2, 1e-2))
+    ]
+    refit = [
+        "[refit, l1_ratio=0.15, dropout=0.0] alpha 1/2 = 0.001",
+        "[refit, l1_ratio=0.15, dropout=0.0] alpha 2/2 = 0.01",
+    ]
+    headers = [line for line in lines if line.startswith("[")]
+    assert [line for line in headers if ": score " not in line] == points + refit
+    # Each fold's point: its header, one "Iteration" line per epoch (3 for the
+    # first point of a path, 2 for the later one), then a line with its score;
+    # the refit's points have no score.
+    expected = []
+    for point in points:
+        epochs = 3 if " alpha 1/2 " in point else 2
+        expected += [point] + ["Iteration"] * epochs + [point + ": score"]
+    for point in refit:
+        epochs = 3 if " alpha 1/2 " in point else 2
+        expected += [point] + ["Iteration"] * epochs
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected):
+        assert line.startswith(start)
+    assert lines[4].startswith(points[0] + ": score 0.001 after 3 epochs, ")
+    assert lines[4].endswith(" s")
+
+
 def test_cv_without_refit_cannot_predict(data):
     X, y = data
     search = _search(refit=False).fit(X, y)
@@ -706,8 +897,23 @@ def test_cv_without_refit_cannot_predict(data):
 @pytest.mark.parametrize(
     "Search", [RegularizedMLPClassifierCV, RegularizedMLPRegressorCV]
 )
-def test_cv_has_no_partial_fit(Search):
-    assert not hasattr(Search(), "partial_fit")
+def test_cv_lacks_partial_fit_and_callbacks_and_says_why(Search):
+    search = Search()
+    # hasattr is False, so scikit-learn's checks and meta-estimators see no
+    # such method; the error itself, not a chained one, says what to do.
+    for name, reason in [
+        ("partial_fit", "fits whole paths and has no partial_fit"),
+        ("set_callbacks", "does not report to callbacks"),
+    ]:
+        assert not hasattr(search, name)
+        with pytest.raises(AttributeError, match=reason) as error:
+            getattr(search, name)
+        assert error.value.__cause__ is None
+        assert str(error.value).startswith(Search.__name__)
+        assert "alpha=alpha_" in str(error.value)
+        # Looked up on the class (as documentation tools do), it raises when called.
+        with pytest.raises(AttributeError, match=reason):
+            getattr(Search, name)(search)
 
 
 @pytest.mark.parametrize(
