@@ -7,6 +7,7 @@ of its own beyond bookkeeping: the maths is in the kernel modules, reached throu
 ``_training``.
 """
 
+import threading
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -57,6 +58,7 @@ from ._training import (
     collecting_young_while_compiling,
     forward,
     half_rows,
+    one_blas_thread,
     run_epoch,
     total_penalty,
 )
@@ -92,6 +94,14 @@ _STATE_FORMAT = 1
 # microseconds of dispatch per call, so it takes larger chunks.
 _PREDICT_CHUNK = 512
 _INTERPRETED_CHUNK = 2048
+# Predictions of at least this many multiply-adds run with a one-threaded BLAS:
+# OpenBLAS splits no product below 65536 * 4 (its GEMM_MULTITHREAD_THRESHOLD), so
+# smaller ones are one-threaded anyway, and a row's prediction never depends on
+# the thread count.
+_SERIAL_BLAS_WORK = 1 << 18
+# Predictions of at least this many multiply-adds per thread share their chunks
+# among threads of their own: a thread's start costs tens of microseconds.
+_THREAD_WORK = 1 << 22
 _EMPTY_INT = np.zeros(0, dtype=np.int64)
 # The hidden activations in NumPy, for the constants prune() folds away.
 _NUMPY_ACTIVATIONS = {
@@ -405,7 +415,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # moments, the step count and the learning rate) instead of a fresh one.
         saved = self.__dict__.copy()
         try:
-            with collecting_young_while_compiling():
+            # Training never depends on the BLAS's threads: its products run on one
+            # thread each, and a fit's own threads share the work in a fixed way.
+            with collecting_young_while_compiling(), one_blas_thread():
                 return self._fit_unguarded(
                     X, y, sample_weight, incremental, keep_optimizer, callback_ctx
                 )
@@ -1095,31 +1107,32 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         kernel_X = estimator._kernel_input(X)
         alphas = np.zeros(len(layer_units) - 1)
         weight = 0.0
-        for start in range(0, n_samples, chunk):
-            stop = min(start + chunk, n_samples)
-            _, chunk_weight = batch_objective_gradient(
-                *kernel_X,
-                Y,
-                sample_weight,
-                _EMPTY_INT,
-                start,
-                stop,
-                rows,
-                params,
-                grad,
-                layout.units,
-                layout.coef_offsets,
-                layout.intercept_offsets,
-                alphas,
-                None,
-                work,
-                offsets,
-                cfg,
-                0,
-            )
-            # Each chunk's gradient is of its own weighted mean.
-            total += chunk_weight * grad
-            weight += chunk_weight
+        with one_blas_thread():
+            for start in range(0, n_samples, chunk):
+                stop = min(start + chunk, n_samples)
+                _, chunk_weight = batch_objective_gradient(
+                    *kernel_X,
+                    Y,
+                    sample_weight,
+                    _EMPTY_INT,
+                    start,
+                    stop,
+                    rows,
+                    params,
+                    grad,
+                    layout.units,
+                    layout.coef_offsets,
+                    layout.intercept_offsets,
+                    alphas,
+                    None,
+                    work,
+                    offsets,
+                    cfg,
+                    0,
+                )
+                # Each chunk's gradient is of its own weighted mean.
+                total += chunk_weight * grad
+                weight += chunk_weight
         coefs, _ = layout.unpack(total / weight)
         return coefs
 
@@ -1201,27 +1214,66 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         With ``check_finite``, each chunk of a dense ``X`` is checked while it is in
         cache, and None is returned as soon as one holds a NaN or an infinity.
         """
-        activation = ACTIVATIONS[self.activation]
-        smooth = smooth_marker(activation)
-        loss = LOSSES[self._loss_name()]
         dtype = coefs[0].dtype
         n_samples = X.shape[0]
         output = np.empty((n_samples, intercepts[-1].shape[0]), dtype=dtype)
+        work = n_samples * sum(W.size for W in coefs)
+        if work < _SERIAL_BLAS_WORK:
+            return self._forward_blocks(X, coefs, intercepts, output, check_finite)
+        with one_blas_thread():
+            return self._forward_blocks(X, coefs, intercepts, output, check_finite)
+
+    def _forward_blocks(self, X, coefs, intercepts, output, check_finite):
+        activation = ACTIVATIONS[self.activation]
+        smooth = smooth_marker(activation)
+        loss = LOSSES[self._loss_name()]
+        dtype = output.dtype
+        n_samples = X.shape[0]
         if not sp.issparse(X) and X.flags.c_contiguous:
-            # The common case, in one compiled call: no interpreter between the
-            # products, and chunks small enough to stay in cache.
-            finite = forward(
-                X,
-                tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs),
-                tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts),
-                activation,
-                smooth,
-                loss,
-                _PREDICT_CHUNK,
-                output,
-                check_finite,
-            )
-            return output if finite else None
+            # The common case, in compiled calls: no interpreter between the
+            # products, and chunks small enough to stay in cache. Large inputs
+            # share their chunks among threads; each chunk is computed alike
+            # whatever the thread that takes it, so the result is the same.
+            coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
+            intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
+            arguments = (activation, smooth, loss, _PREDICT_CHUNK)
+            n_chunks = -(-n_samples // _PREDICT_CHUNK)
+            work = n_samples * sum(W.size for W in coefs)
+            threads = min(n_chunks, work // _THREAD_WORK)
+            if threads > 1:
+                threads = min(threads, _training.available_threads())
+            if threads <= 1:
+                finite = forward(X, coefs, intercepts, *arguments, output, check_finite)
+                return output if finite else None
+            bounds = [
+                min(n_samples, (n_chunks * k // threads) * _PREDICT_CHUNK)
+                for k in range(threads + 1)
+            ]
+            finite = [False] * threads
+
+            def run(k):
+                part = slice(bounds[k], bounds[k + 1])
+                with one_blas_thread():
+                    finite[k] = forward(
+                        X[part],
+                        coefs,
+                        intercepts,
+                        *arguments,
+                        output[part],
+                        check_finite,
+                    )
+
+            helpers = [
+                threading.Thread(target=run, args=(k,)) for k in range(1, threads)
+            ]
+            for helper in helpers:
+                helper.start()
+            try:
+                run(0)
+            finally:
+                for helper in helpers:
+                    helper.join()
+            return output if all(finite) else None
         chunk = min(n_samples, _INTERPRETED_CHUNK)
         # One buffer per layer, reused by every chunk: memory stays bounded, and
         # no chunk pays for fresh pages.

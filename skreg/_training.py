@@ -965,28 +965,96 @@ def forward(X, coefs, intercepts, activation, smooth, loss, chunk, out, check_fi
 HALVES_MIN_WORK = 1 << 17
 
 _threads = {"lock": threading.Lock(), "busy": False, "blas": None}
+# Blocks of ``one_blas_thread`` under way in this process, and the BLAS's thread
+# counts from before the first of them, restored when the last one ends.
+_single = {"lock": threading.Lock(), "blocks": 0, "saved": None}
+_per_thread = threading.local()
 
 
 def _blas_controller():
-    """A cached ``ThreadpoolController`` that knows the BLAS the kernels call."""
+    """A cached ``ThreadpoolController`` of the BLAS libraries the kernels call."""
     if _threads["blas"] is None:
         # Numba's np.dot calls the BLAS behind scipy's Cython bindings: load it
         # before the controller lists the libraries it can limit.
         import scipy.linalg.cython_blas  # noqa: F401
 
-        _threads["blas"] = ThreadpoolController()
+        _threads["blas"] = ThreadpoolController().select(user_api="blas")
     return _threads["blas"]
 
 
+def _set_threads(controller, count):
+    # threadpoolctl ignores a thread's request for a process-wide pool while
+    # another thread "controls" it; the blocks below share the count by
+    # reference counting instead, so any thread may set it.
+    getattr(controller, "_real_set_num_threads", controller.set_num_threads)(count)
+
+
+def _blas_libraries():
+    controllers = _blas_controller().lib_controllers
+    # A BLAS on OpenMP takes its count per thread; the others, one for the process.
+    shared = [c for c in controllers if c.threading_layer != "openmp"]
+    local = [c for c in controllers if c.threading_layer == "openmp"]
+    return shared, local
+
+
+def _blas_threads():
+    shared, local = _blas_libraries()
+    with _single["lock"]:
+        counts = _single["saved"]
+    if counts is None:
+        counts = [c.num_threads for c in shared]
+    counts = counts + getattr(_per_thread, "saved", [c.num_threads for c in local])
+    return min(counts, default=1)
+
+
+@contextmanager
+def one_blas_thread():
+    """Within the block, the BLAS calls of this thread run on one thread.
+
+    A multi-threaded BLAS may split a product's work by its thread count, and
+    some of its kernels (OpenBLAS's Haswell and Prescott ones among them) then
+    round some entries differently, so results would depend on the machine's
+    threads. Blocks may overlap, in one thread or in several: the counts from
+    before the first are restored when the last ends, so that one fit's block
+    never ends another's early.
+    """
+    shared, local = _blas_libraries()
+    with _single["lock"]:
+        if _single["blocks"] == 0:
+            _single["saved"] = [c.num_threads for c in shared]
+            for c, n in zip(shared, _single["saved"]):
+                if n != 1:
+                    _set_threads(c, 1)
+        _single["blocks"] += 1
+    outer = getattr(_per_thread, "saved", None)
+    if outer is None and local:
+        _per_thread.saved = [c.num_threads for c in local]
+        for c in local:
+            _set_threads(c, 1)
+    try:
+        yield
+    finally:
+        if outer is None and local:
+            for c, n in zip(local, _per_thread.saved):
+                _set_threads(c, n)
+            del _per_thread.saved
+        with _single["lock"]:
+            _single["blocks"] -= 1
+            if _single["blocks"] == 0:
+                for c, n in zip(shared, _single["saved"]):
+                    if n != 1:
+                        _set_threads(c, n)
+                _single["saved"] = None
+
+
 def available_threads():
-    """Threads an epoch may use: the fewer of Numba's setting and the BLAS's.
+    """Threads an epoch or a prediction may use: the fewer of Numba's and the BLAS's.
 
     joblib lowers both in its worker processes, Dask's workers the BLAS's, and
-    ``threadpoolctl.threadpool_limits`` the BLAS's within its block.
+    ``threadpoolctl.threadpool_limits`` the BLAS's within its block. Inside
+    ``one_blas_thread``, the BLAS's count is the one from before the block.
     """
-    controllers = _blas_controller().select(user_api="blas").lib_controllers
-    blas = min((c.num_threads for c in controllers), default=1)
-    return min(numba.config.NUMBA_NUM_THREADS, blas)
+    return min(numba.config.NUMBA_NUM_THREADS, _blas_threads())
 
 
 def _helper(arguments, flags, shared, errors):
@@ -1024,7 +1092,8 @@ class EpochWorkers:
             self._start.acquire()
             if self._job is None:
                 return
-            _helper(*self._job, self._errors)
+            with one_blas_thread():
+                _helper(*self._job, self._errors)
             self._done.release()
 
     def close(self):
@@ -1046,7 +1115,7 @@ class EpochWorkers:
         if not alone:
             return run_epoch_halves(*arguments, -1, flags, shared)
         try:
-            with _blas_controller().limit(limits=1, user_api="blas"):
+            with one_blas_thread():
                 if self._helper is None:
                     helper = threading.Thread(target=self._serve, daemon=True)
                     try:

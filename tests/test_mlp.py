@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
 from threadpoolctl import threadpool_limits
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _training
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp, _training
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
@@ -451,6 +451,7 @@ def test_fit_does_not_copy_a_contiguous_float_X(dtype):
     assert peak < 0.5 * X.nbytes
 
 
+@pytest.mark.blas_kernels
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     # Layers wide enough that BLAS splits its work over threads, and batches large
@@ -552,6 +553,7 @@ def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypa
     np.testing.assert_allclose(whole.loss_curve_, halves.loss_curve_, rtol=1e-9)
 
 
+@pytest.mark.blas_kernels
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_lean_prediction_path_equals_validated_path(data, dtype):
     # A finite float ndarray skips scikit-learn's validation; a list of lists takes
@@ -566,13 +568,78 @@ def test_lean_prediction_path_equals_validated_path(data, dtype):
         np.repeat(X.astype(dtype), 2, axis=1)[:, ::2],
     ):
         np.testing.assert_array_equal(clf.predict_proba(layout), expected)
+    # A row alone is a one-row product, for which the BLAS may take another kernel
+    # (see test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance).
     one = clf.predict_proba(X[:1].astype(dtype))
-    np.testing.assert_array_equal(one, expected[:1])
+    _assert_row_tolerance(one, expected[:1])
     # A float64 row on a float32 model is predicted in float32, as validated input.
     other = np.float64 if dtype == np.float32 else np.float32
     np.testing.assert_array_equal(
         clf.predict_proba(X.astype(other)), clf.predict_proba(X.astype(other).tolist())
     )
+
+
+def _assert_row_tolerance(alone, in_batch):
+    # The documented tolerance: 16 machine epsilons of the model's dtype, relative
+    # to 1 + |output|.
+    eps = np.finfo(alone.dtype).eps
+    assert alone.dtype == in_batch.dtype
+    assert np.all(np.abs(alone - in_batch) <= 16 * eps * (1 + np.abs(in_batch)))
+
+
+@pytest.mark.blas_kernels
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["multiclass", "regressor"])
+def test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance(kind, dtype):
+    # Bit for bit on some BLAS kernels, not on all (OpenBLAS's Haswell and Prescott
+    # kernels compute a one-row product in another order than a larger one).
+    X, y = make_classification(300, 30, n_informative=10, n_classes=3, random_state=0)
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    params = dict(hidden_layer_sizes=(64, 32), max_iter=20, random_state=0)
+    if kind == "regressor":
+        model = RegularizedMLPRegressor(**params).fit(X, X[:, :2] @ [1.0, -2.0])
+        predict = model.predict
+    else:
+        model = RegularizedMLPClassifier(**params).fit(X, y)
+        predict = model.predict_proba
+    batch = predict(X)
+    alone = np.concatenate([predict(X[i : i + 1]) for i in range(X.shape[0])])
+    _assert_row_tolerance(alone, batch)
+    # Rows in any batch of any size are predicted alike: only one row alone
+    # may take another kernel.
+    for start, stop in [(0, 7), (5, 300), (100, 133)]:
+        _assert_row_tolerance(predict(X[start:stop]), batch[start:stop])
+
+
+@pytest.mark.blas_kernels
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_do_not_depend_on_the_thread_count(dtype, monkeypatch):
+    # Large enough that the BLAS would split its products over threads, and that
+    # the chunks of rows are shared among threads of skreg's own.
+    X, y = make_classification(6000, 40, n_informative=10, n_classes=3, random_state=0)
+    X = X.astype(dtype)
+    clf = RegularizedMLPClassifier(
+        hidden_layer_sizes=(256, 128), max_iter=1, random_state=0
+    ).fit(X[:600], y[:600])
+    assert X.shape[0] * sum(W.size for W in clf.coefs_) >= 2 * _mlp._THREAD_WORK
+    threads = []
+    kernel = _mlp.forward
+
+    def spy(*arguments):
+        threads.append(threading.get_ident())
+        return kernel(*arguments)
+
+    monkeypatch.setattr(_mlp, "forward", spy)
+    results = []
+    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (4, 4)]:
+        monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
+        threads.clear()
+        with threadpool_limits(blas):
+            results.append(clf.predict_proba(X))
+        # One call of the kernel per thread (a finished thread's id may be reused).
+        assert len(threads) == min(blas, numba_threads)
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
 
 
 def _numpy_forward(model, X):

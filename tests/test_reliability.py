@@ -325,6 +325,7 @@ def _fit(params, X, y):
         return RegularizedMLPClassifier(**params).fit(X, y)
 
 
+@pytest.mark.blas_kernels
 @pytest.mark.parametrize("halves", [False, True], ids=["whole", "halves"])
 def test_fits_in_parallel_threads_equal_sequential_fits(data, halves, monkeypatch):
     # With every batch in two halves, one fit at a time takes a second thread and
@@ -355,6 +356,7 @@ sys.stdout.write(pickle.dumps(result).hex())
 """
 
 
+@pytest.mark.blas_kernels
 def test_same_random_state_gives_the_same_model_in_another_process(data):
     # Another process with one thread for BLAS and Numba: the model is the same,
     # bit for bit, as this process's.

@@ -16,6 +16,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
+# Parity with scikit-learn to 1e-10 must hold on every BLAS kernel.
+pytestmark = pytest.mark.blas_kernels
+
 N_SAMPLES = 240  # a multiple of every batch size used below
 
 

@@ -13,6 +13,7 @@ kernels are compiled.
 import gc
 import threading
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -24,7 +25,9 @@ from numba.extending import overload
 from numpy.linalg import norm
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
+from threadpoolctl import threadpool_limits
 
+from skreg import _training
 from skreg._activations import ACTIVATIONS, smooth_marker
 from skreg._losses import LOSSES
 from skreg._optimizers import OPTIMIZERS
@@ -34,9 +37,11 @@ from skreg._random import dropout_scale, stream_key
 from skreg._training import (
     Layout,
     TrainConfig,
+    available_threads,
     batch_objective_gradient,
     collecting_young_while_compiling,
     half_rows,
+    one_blas_thread,
     run_epoch,
     run_epoch_halves,
 )
@@ -932,3 +937,67 @@ def test_blocks_in_two_threads_give_the_thresholds_back():
     for worker in workers:
         worker.join()
     assert gc.get_threshold() == before
+
+
+def _blas_thread_counts():
+    return [c.num_threads for c in _training._blas_controller().lib_controllers]
+
+
+def test_one_blas_thread_limits_every_blas_until_the_last_block_ends(monkeypatch):
+    # Two fits in two threads: the first to end its block must not give the
+    # other's products their threads back.
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        assert before and set(before) == {2}
+        entered, leave = threading.Event(), threading.Event()
+
+        def other_fit():
+            with one_blas_thread():
+                entered.set()
+                leave.wait()
+
+        worker = threading.Thread(target=other_fit)
+        with one_blas_thread():
+            assert set(_blas_thread_counts()) == {1}
+            # The threads a fit may take are those from before the block.
+            assert available_threads() == 2
+            worker.start()
+            entered.wait()
+        assert set(_blas_thread_counts()) == {1}
+        leave.set()
+        worker.join()
+        assert _blas_thread_counts() == before
+        assert available_threads() == 2
+
+
+def test_one_blas_thread_restores_the_counts_after_an_error():
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        with pytest.raises(RuntimeError, match="inside"):
+            with one_blas_thread():
+                with one_blas_thread():
+                    raise RuntimeError("inside")
+        assert _blas_thread_counts() == before
+    with threadpool_limits(1):
+        with one_blas_thread():
+            assert available_threads() == 1
+
+
+def test_one_blas_thread_limits_from_any_thread():
+    # The thread that set the BLAS's count last (here this one) is the only one
+    # threadpoolctl lets set it; a fit in another thread must still get one
+    # BLAS thread, and give the count back.
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        seen = []
+
+        def fit_in_a_thread():
+            with one_blas_thread():
+                seen.append(_blas_thread_counts())
+            seen.append(_blas_thread_counts())
+
+        worker = threading.Thread(target=fit_in_a_thread)
+        worker.start()
+        worker.join()
+        assert seen == [[1] * len(before), before]
