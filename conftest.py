@@ -4,14 +4,20 @@ import importlib.util
 
 import pytest
 
-# Doctests that draw, by name; matplotlib is an optional dependency.
-_NEED_MATPLOTLIB = {"skreg._plotting.plot_training_curves"}
+# Doctests that need optional dependencies, by name: what each one imports.
+_NEED = {
+    "skreg._plotting.plot_training_curves": ("matplotlib",),
+    "skreg._onnx.register_onnx_converters": ("skl2onnx", "onnxruntime"),
+}
 
 
 def pytest_collection_modifyitems(config, items):
-    if importlib.util.find_spec("matplotlib") is not None:
-        return
-    skip = pytest.mark.skip(reason="matplotlib is not installed")
     for item in items:
-        if item.name in _NEED_MATPLOTLIB:
-            item.add_marker(skip)
+        missing = [
+            name
+            for name in _NEED.get(item.name, ())
+            if importlib.util.find_spec(name) is None
+        ]
+        if missing:
+            reason = f"{', '.join(missing)} not installed"
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -1,6 +1,7 @@
 """Regularized multi-layer perceptrons for scikit-learn, trained by Numba kernels."""
 
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
+from ._onnx import register_onnx_converters
 from ._path import (
     RegularizedMLPClassifierCV,
     RegularizedMLPRegressorCV,
@@ -15,6 +16,7 @@ __all__ = [
     "RegularizedMLPRegressor",
     "RegularizedMLPRegressorCV",
     "plot_training_curves",
+    "register_onnx_converters",
     "regularization_path",
     "__version__",
 ]
