@@ -887,6 +887,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     rollback(committed)
                     if hooks is not None:
                         hooks.abandon()
+                    if n_iter == 0:
+                        # No epoch of this call gave a finite model to keep:
+                        # scikit-learn's error, and the estimator stays as it was.
+                        raise ValueError(
+                            "Solver produced non-finite parameter weights. The input "
+                            "data may contain large values and need to be "
+                            "preprocessed."
+                        )
                     warnings.warn(
                         f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
                         "training stopped there and the weights of the last finite "
@@ -904,7 +912,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     print("Iteration %d, loss = %.8f" % (n_iter, loss))
 
                 if early_stopping:
-                    output = self._forward(X_val, *layout.unpack(params))
+                    # On this thread alone: a fit's memory stays that of a few
+                    # chunks, whatever the threads at hand.
+                    output = self._forward(X_val, *layout.unpack(params), threads=1)
                     score = self._score_output(y_val, output, sample_weight_val)
                     validation_scores.append(score)
                     validation_losses.append(
@@ -1208,22 +1218,28 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
 
     # --------------------------------------------------------------- prediction
 
-    def _forward(self, X, coefs, intercepts, check_finite=False):
+    def _forward(self, X, coefs, intercepts, check_finite=False, threads=None):
         """Output-layer activations for ``X``, computed in chunks of rows.
 
         With ``check_finite``, each chunk of a dense ``X`` is checked while it is in
         cache, and None is returned as soon as one holds a NaN or an infinity.
+        ``threads`` caps the threads that share the chunks (by default those
+        available); the result does not depend on it.
         """
         dtype = coefs[0].dtype
         n_samples = X.shape[0]
         output = np.empty((n_samples, intercepts[-1].shape[0]), dtype=dtype)
         work = n_samples * sum(W.size for W in coefs)
         if work < _SERIAL_BLAS_WORK:
-            return self._forward_blocks(X, coefs, intercepts, output, check_finite)
+            return self._forward_blocks(
+                X, coefs, intercepts, output, check_finite, threads
+            )
         with one_blas_thread():
-            return self._forward_blocks(X, coefs, intercepts, output, check_finite)
+            return self._forward_blocks(
+                X, coefs, intercepts, output, check_finite, threads
+            )
 
-    def _forward_blocks(self, X, coefs, intercepts, output, check_finite):
+    def _forward_blocks(self, X, coefs, intercepts, output, check_finite, threads):
         activation = ACTIVATIONS[self.activation]
         smooth = smooth_marker(activation)
         loss = LOSSES[self._loss_name()]
@@ -1239,9 +1255,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             arguments = (activation, smooth, loss, _PREDICT_CHUNK)
             n_chunks = -(-n_samples // _PREDICT_CHUNK)
             work = n_samples * sum(W.size for W in coefs)
-            threads = min(n_chunks, work // _THREAD_WORK)
-            if threads > 1:
-                threads = min(threads, _training.available_threads())
+            if threads is None:
+                threads = _training.available_threads()
+            threads = min(threads, n_chunks, work // _THREAD_WORK)
             if threads <= 1:
                 finite = forward(X, coefs, intercepts, *arguments, output, check_finite)
                 return output if finite else None

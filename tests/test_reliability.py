@@ -106,20 +106,49 @@ def test_divergence_keeps_the_weights_of_the_last_finite_epoch(regression, momen
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = _diverging(momentum=momentum, max_iter=model.n_iter_).fit(X, y)
     _assert_same_state(model, reference, fitted_only=True)
-    # Training can go on from there at a sensible rate.
-    model.set_params(learning_rate_init=1e-6)
-    model.partial_fit(X, y)
-    assert _finite(model)
+    # The weights kept are those just before the overflow: continuing from them
+    # overflows in the first epoch, which raises and keeps them.
+    with pytest.raises(ValueError, match="non-finite"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, y)
+    _assert_same_state(model, reference, fitted_only=True)
 
 
 def test_float32_overflow_stops_with_a_warning(regression):
     X, y = regression
-    X = (X * 1e25).astype(np.float32)
-    model = RegularizedMLPRegressor((16,), max_iter=20, random_state=0)
+    X = (X * 100).astype(np.float32)
+    model = _diverging()
     with pytest.warns(ConvergenceWarning, match="became"):
         model.fit(X, y)
+    assert model.n_iter_ >= 1
     assert model.coefs_[0].dtype == np.float32
     assert _finite(model)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_overflow_in_the_first_epoch_raises_sklearn_error(regression, dtype):
+    # No epoch gave a finite model: scikit-learn's error (its test_nonfinite_params),
+    # not a model that was never trained.
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    message = "Solver produced non-finite parameter weights"
+    with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        RegularizedMLPRegressor().fit(X, y)
+    # A fitted model whose refit overflows at once stays as it was.
+    X, y = regression
+    model = RegularizedMLPRegressor((16,), max_iter=5, random_state=0)
+    model.fit(X.astype(dtype), y)
+    before = _state(model, fitted_only=False)
+    for call in ("fit", "partial_fit"):
+        model.set_params(warm_start=True)
+        with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            huge = np.finfo(dtype).max / 4 / np.abs(X).max()
+            getattr(model, call)((X * huge).astype(dtype), y)
+        model.set_params(warm_start=False)
+        _assert_equal(_state(model, fitted_only=False), before, "state")
 
 
 def test_divergence_under_early_stopping_keeps_the_best_weights(regression):
