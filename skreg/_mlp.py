@@ -444,6 +444,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             not self.warm_start and not incremental
         )
         X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass and X.dtype != self.coefs_[0].dtype:
+            # As scikit-learn's MLP: the weights keep the dtype of the first fit.
+            X = X.astype(self.coefs_[0].dtype)
+            Y = Y.astype(X.dtype)
         n_samples, n_features = X.shape
         sample_weight = self._sample_weight(sample_weight, X, y_labels, incremental)
 
@@ -1342,8 +1346,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        X = X.astype(self.coefs_[0].dtype, copy=False)
-        return self._forward(X, self.coefs_, self.intercepts_)
+        # As scikit-learn's MLP: float64 input on a float32 model, or the
+        # reverse, is predicted in float64, with the weights converted.
+        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
+        return self._forward(
+            X.astype(dtype, copy=False),
+            [W.astype(dtype, copy=False) for W in self.coefs_],
+            [b.astype(dtype, copy=False) for b in self.intercepts_],
+        )
 
     # ------------------------------------------------------------ regularization
 

@@ -187,6 +187,39 @@ def test_float32_stays_float32(data):
     np.testing.assert_allclose(proba, reference, atol=1e-3)
 
 
+@pytest.mark.parametrize("model_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("data_dtype", [np.float64, np.float32])
+def test_mixed_dtypes_follow_sklearn(data, model_dtype, data_dtype):
+    # Predictions in the dtype scikit-learn's MLP returns (float64 unless model
+    # and input are both float32), computed with the weights converted; partial
+    # and warm-start fits keep the dtype of the first fit, as its weights do.
+    X, y = data
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    ours = RegularizedMLPClassifier(**params).fit(X.astype(model_dtype), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = MLPClassifier(**params).fit(X.astype(model_dtype), y)
+    Xd = X.astype(data_dtype)
+    proba = ours.predict_proba(Xd)
+    assert proba.dtype == theirs.predict_proba(Xd).dtype
+    if proba.dtype == np.float64:
+        # Computed in float64 with the weights converted, as scikit-learn does.
+        wide = pickle.loads(pickle.dumps(ours))
+        wide.coefs_ = [W.astype(np.float64) for W in ours.coefs_]
+        wide.intercepts_ = [b.astype(np.float64) for b in ours.intercepts_]
+        np.testing.assert_array_equal(proba, wide.predict_proba(Xd.astype(np.float64)))
+    for fit in ("partial_fit", "warm_start"):
+        model = clone(ours).fit(X.astype(model_dtype), y)
+        if fit == "partial_fit":
+            model.partial_fit(Xd, y)
+            theirs.partial_fit(Xd, y)
+            assert model.coefs_[0].dtype == theirs.coefs_[0].dtype
+        else:
+            model.set_params(warm_start=True).fit(Xd, y)
+        assert all(p.dtype == model_dtype for p in model.coefs_ + model.intercepts_)
+        assert model._optimizer_state["first"].dtype == model_dtype
+
+
 def test_multilabel(data):
     X, Y = make_multilabel_classification(200, 10, n_classes=4, random_state=0)
     clf = RegularizedMLPClassifier(
@@ -553,14 +586,20 @@ def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypa
     np.testing.assert_allclose(whole.loss_curve_, halves.loss_curve_, rtol=1e-9)
 
 
+class _Validated(np.ndarray):
+    """An ndarray subclass: prediction takes the validated path for it."""
+
+
 @pytest.mark.blas_kernels
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_lean_prediction_path_equals_validated_path(data, dtype):
-    # A finite float ndarray skips scikit-learn's validation; a list of lists takes
-    # it. Both must give the same numbers, for every memory layout.
+    # A finite float ndarray skips scikit-learn's validation; a subclass of
+    # ndarray takes it. Both must give the same numbers, for every memory layout.
     X, y = data
     clf = RegularizedMLPClassifier(**FAST).fit(X.astype(dtype), y)
-    expected = clf.predict_proba(X.astype(dtype).tolist())
+    expected = clf.predict_proba(X.astype(dtype).view(_Validated))
+    if dtype == np.float64:  # a list of lists is read as float64
+        np.testing.assert_array_equal(clf.predict_proba(X.tolist()), expected)
     for layout in (
         X.astype(dtype),
         np.asfortranarray(X.astype(dtype)),
@@ -572,7 +611,8 @@ def test_lean_prediction_path_equals_validated_path(data, dtype):
     # (see test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance).
     one = clf.predict_proba(X[:1].astype(dtype))
     _assert_row_tolerance(one, expected[:1])
-    # A float64 row on a float32 model is predicted in float32, as validated input.
+    # A float64 row on a float32 model (or the reverse) is predicted in float64,
+    # as validated input.
     other = np.float64 if dtype == np.float32 else np.float32
     np.testing.assert_array_equal(
         clf.predict_proba(X.astype(other)), clf.predict_proba(X.astype(other).tolist())
