@@ -29,7 +29,12 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -347,6 +352,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
+            # scikit-learn's MLP fails on such sizes too, with a TypeError; this
+            # error is both a TypeError and a ValueError.
+            raise InvalidParameterError(
+                "The 'hidden_layer_sizes' parameter of %s must be an int in the "
+                "range [1, inf) or an array-like of such ints. Got %r instead."
+                % (type(self).__name__, self.hidden_layer_sizes)
+            )
         if np.any(np.array(sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
         return [int(s) for s in sizes]

@@ -413,6 +413,26 @@ def test_invalid_parameters_raise_sklearn_error(data, params):
         RegularizedMLPClassifier(**params).fit(X, y)
 
 
+_NOT_INTEGERS = [(10.5,), (8, 4.0), ("a",), 3.0]
+
+
+@pytest.mark.parametrize(
+    "Estimator, sizes",
+    [(MLPClassifier, s) for s in _NOT_INTEGERS]
+    + [(RegularizedMLPClassifier, s) for s in _NOT_INTEGERS + [(True,)]],
+)
+def test_non_integer_hidden_layer_sizes_raise(data, sizes, Estimator):
+    # Never truncated to an int: scikit-learn's MLP raises a TypeError (or its
+    # InvalidParameterError), and skreg's InvalidParameterError is a TypeError too.
+    X, y = data
+    with pytest.raises(TypeError) as error:
+        Estimator(hidden_layer_sizes=sizes, max_iter=1).fit(X, y)
+    if Estimator is RegularizedMLPClassifier:
+        assert isinstance(error.value, InvalidParameterError)
+        assert "'hidden_layer_sizes'" in str(error.value)
+        assert repr(sizes) in str(error.value)
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
