@@ -117,19 +117,12 @@ _NUMPY_ACTIVATIONS = {
 }
 
 
-# The per-epoch table printed by the stochastic solvers at verbose >= 2.
-_TABLE_HEADER = "%6s %14s %12s %14s %10s %9s %11s %10s %8s" % (
-    "epoch",
-    "train loss",
-    "penalty",
-    "val loss",
-    "val score",
-    "zero frac",
-    "active",
-    "lr",
-    "time (s)",
+# scikit-learn's line for each epoch, and what verbose >= 2 adds to it.
+_EPOCH_LINE = "Iteration %d, loss = %.8f"
+_EPOCH_DETAILS = (
+    ", penalty = %.4e, validation loss = %s, zero fraction = %.4f, "
+    "active units = %s, learning rate = %.4g, time = %.4f s"
 )
-_TABLE_ROW = "%6d %14.8f %12.4e %14s %10s %9.4f %11s %10.4g %8.4f"
 
 
 def _weight_sparsity(params, layout):
@@ -845,12 +838,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             ):
                 del curve[length:]
 
-        # verbose >= 2 prints a table, one row per epoch, in place of the
-        # "Iteration" and "Validation score" lines; a partial_fit that continues
-        # a table does not repeat its header.
-        table = self.verbose >= 2
-        if table and not (incremental and loss_curve):
-            print(_TABLE_HEADER)
+        # verbose >= 2 adds the penalty, the validation loss, the sparsity, the
+        # learning rate and the time to scikit-learn's "Iteration" line, which
+        # scripts read, and keeps its other lines.
+        details = self.verbose >= 2
 
         committed = commit()
         try:
@@ -858,7 +849,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 committed = commit()
                 if hooks is not None:
                     hooks.begin("epoch", params)
-                if table:
+                if details:
                     epoch_start = time.perf_counter()
                     epoch_rate = state["learning_rate"]
                 if self.shuffle:
@@ -925,8 +916,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 loss = epoch_loss
                 t += n_samples
                 loss_curve.append(loss)
-                if self.verbose and not table:
-                    print("Iteration %d, loss = %.8f" % (n_iter, loss))
+                if self.verbose and not details:
+                    print(_EPOCH_LINE % (n_iter, loss))
 
                 if early_stopping:
                     # On this thread alone: a fit's memory stays that of a few
@@ -945,7 +936,20 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                             cfg,
                         )
                     )
-                    if self.verbose and not table:
+                if details:
+                    self._print_epoch_details(
+                        n_iter,
+                        loss,
+                        params,
+                        layout,
+                        alphas,
+                        cfg,
+                        validation_losses[-1] if early_stopping else None,
+                        epoch_rate,
+                        time.perf_counter() - epoch_start,
+                    )
+                if early_stopping:
+                    if self.verbose:
                         print("Validation score: %f" % score)
                     if score < best_validation_score + self.tol:
                         no_improvement += 1
@@ -960,20 +964,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
-
-                if table:
-                    self._print_table_row(
-                        len(loss_curve),
-                        loss,
-                        params,
-                        layout,
-                        alphas,
-                        cfg,
-                        validation_losses[-1] if early_stopping else None,
-                        validation_scores[-1] if early_stopping else None,
-                        epoch_rate,
-                        time.perf_counter() - epoch_start,
-                    )
 
                 # A callback's request to stop ends the training at this epoch.
                 if hooks is not None and hooks.end(params):
@@ -1065,7 +1055,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         return params
 
     @staticmethod
-    def _print_table_row(
+    def _print_epoch_details(
         epoch,
         loss,
         params,
@@ -1073,21 +1063,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         alphas,
         cfg,
         validation_loss,
-        validation_score,
         learning_rate,
         seconds,
     ):
-        """Print one row of the verbose >= 2 table (see ``_TABLE_HEADER``)."""
+        """Print an epoch's line at verbose >= 2 (see ``_EPOCH_DETAILS``)."""
         penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
         zero_fraction, active, n_hidden = _weight_sparsity(params, layout)
         print(
-            _TABLE_ROW
+            _EPOCH_LINE % (epoch, loss)
+            + _EPOCH_DETAILS
             % (
-                epoch,
-                loss,
                 penalty,
                 "-" if validation_loss is None else "%.8f" % validation_loss,
-                "-" if validation_score is None else "%f" % validation_score,
                 zero_fraction,
                 "%d/%d" % (active, n_hidden),
                 learning_rate,
@@ -1548,16 +1535,16 @@ _PARAMETERS_DOC = """
 
     verbose : bool or int, default=False
         Whether to print progress messages to stdout. ``True`` (or 1) prints
-        scikit-learn's messages. An int of 2 or more makes the 'sgd' and 'adam'
-        solvers print instead a table with one row per epoch: the training
-        objective (the entry of ``loss_curve_``), the penalty of the weights at
-        the end of the epoch, the validation loss and score (with
-        ``early_stopping``, '-' otherwise), the fraction of weights that are
-        exactly zero, the active hidden units (nonzero incoming and outgoing
-        weights) out of all hidden units, the learning rate of the epoch and its
-        duration in seconds; the messages on stopping follow as with ``True``.
-        The epoch column counts the entries of ``loss_curve_``, so it continues
-        across warm starts and ``partial_fit``. 'lbfgs' prints the report of
+        scikit-learn's messages, at every positive value: for 'sgd' and
+        'adam', ``Iteration N, loss = L`` for each epoch, ``Validation score: S``
+        with ``early_stopping``, and the message on stopping. At 2 or more, each
+        ``Iteration`` line goes on with the penalty of the weights at the end of
+        the epoch, the validation loss (with ``early_stopping``, '-'
+        otherwise), the fraction of weights that are exactly zero, the active
+        hidden units (nonzero incoming and outgoing weights) out of all hidden
+        units, the learning rate of the epoch and its duration in seconds. As
+        in scikit-learn, ``N`` counts the epochs of the call (each
+        ``partial_fit`` prints ``Iteration 1``). 'lbfgs' prints the report of
         scipy's L-BFGS-B at any positive value.
 
     warm_start : bool, default=False

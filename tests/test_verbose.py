@@ -1,4 +1,4 @@
-"""Progress output: scikit-learn's lines at verbose=1, the epoch table at verbose=2."""
+"""Progress output: scikit-learn's lines at every verbose level, details from 2 on."""
 
 import re
 
@@ -7,20 +7,25 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
-from skreg._mlp import _TABLE_HEADER
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]\d+)?")
-_COLUMNS = [
-    "epoch",
-    "train loss",
-    "penalty",
-    "val loss",
-    "val score",
-    "zero frac",
-    "active",
-    "lr",
-    "time (s)",
-]
+_DETAILED = re.compile(
+    r"Iteration (?P<epoch>\d+), loss = (?P<loss>\S+), penalty = (?P<penalty>\S+), "
+    r"validation loss = (?P<val_loss>\S+), zero fraction = (?P<zero>\S+), "
+    r"active units = (?P<active>\S+), learning rate = (?P<lr>\S+), "
+    r"time = (?P<time>\S+) s"
+)
+_DETAILS = re.compile(r", penalty = .* s$")
+_NAMES = {
+    "epoch": "epoch",
+    "loss": "train loss",
+    "penalty": "penalty",
+    "val_loss": "val loss",
+    "zero": "zero frac",
+    "active": "active",
+    "lr": "lr",
+    "time": "time (s)",
+}
 
 
 def _template(line):
@@ -29,15 +34,16 @@ def _template(line):
 
 
 def _table(out):
-    """The rows of the table in ``out`` as dicts, and the lines after it."""
-    lines = out.splitlines()
-    assert lines[0] == _TABLE_HEADER
+    """The epochs' lines in ``out`` as dicts, and the other lines after them."""
     rows, rest = [], []
-    for line in lines[1:]:
-        fields = line.split()
-        if len(fields) == len(_COLUMNS) and fields[0].isdigit():
-            assert not rest, "a row after the closing messages"
-            rows.append(dict(zip(_COLUMNS, fields)))
+    for line in out.splitlines():
+        match = _DETAILED.fullmatch(line)
+        if match:
+            assert not rest, "an epoch after the closing messages"
+            rows.append({_NAMES[k]: v for k, v in match.groupdict().items()})
+            rows[-1]["val score"] = "-"
+        elif line.startswith("Validation score: ") and rows and not rest:
+            rows[-1]["val score"] = line.split(": ")[1]
         else:
             rest.append(line)
     return rows, rest
@@ -187,7 +193,8 @@ def test_verbose_2_continues_across_partial_fit(capsys):
         clf.partial_fit(X, y, classes=[0, 1])
     rows, rest = _table(capsys.readouterr().out)
     assert rest == []
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    # As scikit-learn's lines: each partial_fit is an epoch of its own call.
+    assert [int(r["epoch"]) for r in rows] == [1, 1, 1]
     np.testing.assert_allclose(
         [float(r["train loss"]) for r in rows], clf.loss_curve_, atol=5e-9
     )
@@ -199,4 +206,37 @@ def test_verbose_2_lbfgs_unchanged(capsys):
     RegularizedMLPClassifier(
         hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, verbose=2
     ).fit(X, y)
-    assert _TABLE_HEADER not in capsys.readouterr().out
+    assert "penalty =" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("verbose", [2, 10])
+def test_higher_verbose_keeps_sklearn_lines(capsys, verbose, early_stopping):
+    # Without the details, the output at verbose >= 2 is the output at verbose=1:
+    # scikit-learn's lines, which scripts read (its test_verbose_sgd: "Iteration"
+    # at verbose=10).
+    X, y = _data()
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        max_iter=6,
+        early_stopping=early_stopping,
+        random_state=0,
+    )
+    RegularizedMLPClassifier(verbose=1, **params).fit(X, y)
+    plain = capsys.readouterr().out.splitlines()
+    RegularizedMLPClassifier(verbose=verbose, **params).fit(X, y)
+    detailed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("Iteration ") for line in plain) == 6
+    assert all(_DETAILS.search(line) for line in detailed if "Iteration" in line)
+    assert [_DETAILS.sub("", line) for line in detailed] == plain
+
+
+def test_iteration_numbers_count_the_epochs_of_the_call_as_sklearn(capsys):
+    X, y = _data()
+    for Estimator in (MLPClassifier, RegularizedMLPClassifier):
+        clf = Estimator(hidden_layer_sizes=(4,), random_state=0, verbose=1)
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=[0, 1])
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split(",")[0] for line in lines] == ["Iteration 1"] * 3
