@@ -4,7 +4,10 @@ matplotlib is optional: it is imported when a plot is drawn, never when this
 module is imported.
 """
 
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
+
+from ._mlp import BaseRegularizedMLP
 
 
 def _import_pyplot():
@@ -28,10 +31,12 @@ def plot_training_curves(estimator, ax=None):
 
     Parameters
     ----------
-    estimator : RegularizedMLPClassifier or RegularizedMLPRegressor
-        An estimator fitted with ``solver='sgd'`` or ``solver='adam'``. A search
-        such as :class:`RegularizedMLPClassifierCV` can be plotted through its
-        refitted ``best_estimator_``.
+    estimator : RegularizedMLPClassifier, RegularizedMLPRegressor, their CV \
+            estimators, or a Pipeline ending in one of them
+        An estimator fitted with ``solver='sgd'`` or ``solver='adam'``. A
+        :class:`RegularizedMLPClassifierCV` or :class:`RegularizedMLPRegressorCV`
+        is plotted as the model it refitted on the whole data at the chosen
+        ``alpha_``; a :class:`~sklearn.pipeline.Pipeline` as its last step.
 
     ax : matplotlib Axes, default=None
         The axes to draw on. None draws on a new figure.
@@ -47,6 +52,9 @@ def plot_training_curves(estimator, ax=None):
 
     Raises
     ------
+    TypeError
+        If the estimator, or a Pipeline's last step, is not one of skreg's.
+
     ImportError
         If matplotlib is not installed.
 
@@ -73,6 +81,14 @@ def plot_training_curves(estimator, ax=None):
     >>> ax.get_title()
     'RegularizedMLPClassifier: training curves'
     """
+    if isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    if not isinstance(estimator, BaseRegularizedMLP):
+        raise TypeError(
+            "plot_training_curves takes a fitted RegularizedMLPClassifier, "
+            "RegularizedMLPRegressor, one of their CV estimators, or a Pipeline "
+            f"whose last step is one of them; got {type(estimator).__name__}."
+        )
     check_is_fitted(estimator)
     loss_curve = getattr(estimator, "loss_curve_", None)
     if not loss_curve:

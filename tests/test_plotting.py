@@ -4,10 +4,15 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skreg import (
     RegularizedMLPClassifier,
+    RegularizedMLPClassifierCV,
     RegularizedMLPRegressor,
     plot_training_curves,
 )
@@ -80,7 +85,34 @@ def test_draws_on_given_axes(plt):
     assert ax.get_title() == "RegularizedMLPRegressor: training curves"
 
 
+def test_pipeline_and_cv_estimators(plt):
+    X, y = make_classification(120, 6, random_state=0)
+    params = dict(hidden_layer_sizes=(4,), max_iter=15, random_state=0)
+    pipe = make_pipeline(StandardScaler(), RegularizedMLPClassifier(**params))
+    pipe.fit(X, y)
+    ax, score_ax = plot_training_curves(pipe)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), pipe[-1].loss_curve_)
+    assert ax.get_title() == "RegularizedMLPClassifier: training curves"
+    search = RegularizedMLPClassifierCV(alphas=2, cv=2, **params).fit(X, y)
+    ax, _ = plot_training_curves(search)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), search.loss_curve_)
+    assert ax.get_title() == "RegularizedMLPClassifierCV: training curves"
+
+
 # The errors below are raised before matplotlib is imported.
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        MLPClassifier(),
+        make_pipeline(StandardScaler()),
+        make_pipeline(RegularizedMLPClassifier(), StandardScaler()),
+    ],
+)
+def test_other_estimators_raise_a_clear_error(estimator):
+    with pytest.raises(TypeError, match="takes a fitted RegularizedMLPClassifier"):
+        plot_training_curves(estimator)
 
 
 def test_not_fitted():
