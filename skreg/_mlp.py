@@ -228,6 +228,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
     Warning: this class should not be used directly. Use the derived classes.
     """
 
+    # The HTML repr links each estimator to its page of the API reference, as
+    # scikit-learn's estimators link to theirs.
+    _doc_link_module = "skreg"
+    _doc_link_template = (
+        "https://skreg.readthedocs.io/en/stable/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             "array-like",

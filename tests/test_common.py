@@ -1,5 +1,9 @@
 """scikit-learn's estimator checks, on both estimators in several configurations."""
 
+import re
+from pathlib import Path
+
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skreg import (
@@ -93,3 +97,23 @@ def _estimators():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        RegularizedMLPClassifier,
+        RegularizedMLPRegressor,
+        RegularizedMLPClassifierCV,
+        RegularizedMLPRegressorCV,
+    ],
+)
+def test_html_repr_links_to_the_api_page(Estimator):
+    # The page name is the one autosummary writes for the entry in docs/api.rst.
+    name = Estimator.__name__
+    link = Estimator()._get_doc_link()
+    assert link.endswith(f"/generated/skreg.{name}.html")
+    assert link.startswith("https://")
+    assert f'href="{link}"' in Estimator()._repr_html_()
+    api = (Path(__file__).parents[1] / "docs" / "api.rst").read_text()
+    assert re.search(rf"^\s+{name}$", api, re.MULTILINE)
