@@ -1267,9 +1267,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             arguments = (activation, smooth, loss, _PREDICT_CHUNK)
             n_chunks = -(-n_samples // _PREDICT_CHUNK)
             work = n_samples * sum(W.size for W in coefs)
-            if threads is None:
+            most = min(n_chunks, work // _THREAD_WORK)
+            if most > 1 and threads is None:
                 threads = _training.available_threads()
-            threads = min(threads, n_chunks, work // _THREAD_WORK)
+            threads = most if threads is None else min(threads, most)
             if threads <= 1:
                 finite = forward(X, coefs, intercepts, *arguments, output, check_finite)
                 return output if finite else None

@@ -964,7 +964,7 @@ def forward(X, coefs, intercepts, activation, smooth, loss, chunk, out, check_fi
 # million on digits) the split saves a fifth to a third of an epoch.
 HALVES_MIN_WORK = 1 << 17
 
-_threads = {"lock": threading.Lock(), "busy": False, "blas": None}
+_threads = {"lock": threading.Lock(), "busy": False, "blas": None, "libraries": None}
 # Blocks of ``one_blas_thread`` under way in this process, and the BLAS's thread
 # counts from before the first of them, restored when the last one ends.
 _single = {"lock": threading.Lock(), "blocks": 0, "saved": None}
@@ -990,11 +990,15 @@ def _set_threads(controller, count):
 
 
 def _blas_libraries():
-    controllers = _blas_controller().lib_controllers
-    # A BLAS on OpenMP takes its count per thread; the others, one for the process.
-    shared = [c for c in controllers if c.threading_layer != "openmp"]
-    local = [c for c in controllers if c.threading_layer == "openmp"]
-    return shared, local
+    if _threads.get("libraries") is None:
+        controllers = _blas_controller().lib_controllers
+        # A BLAS on OpenMP takes its count per thread; the others, one for the
+        # process.
+        _threads["libraries"] = (
+            [c for c in controllers if c.threading_layer != "openmp"],
+            [c for c in controllers if c.threading_layer == "openmp"],
+        )
+    return _threads["libraries"]
 
 
 def _blas_threads():
