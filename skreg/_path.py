@@ -157,8 +157,8 @@ def _early_stopping_round(path, X, y, sample_weight):
     every alpha of a path the score of the weakest one, and the strongest won (on
     digits with L1, an alpha whose fit from scratch scores 0.17). So the round
     first trains as without early stopping, on all the data, until the training
-    loss converges or the cap, and only then lets early stopping choose among the
-    epochs that follow.
+    loss converges or half the cap, and only then lets early stopping choose among
+    the epochs that follow, for at most the other half.
     """
     path.set_params(early_stopping=False)
     path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
@@ -180,11 +180,11 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="pat
     Under early stopping, every point, the first included, is instead the first
     fit continued by one ``_early_stopping_round`` at the point's alpha. Chained,
     each round would continue a model that early stopping had stopped on its
-    first plateau, and the stronger alphas, trained longest, scored best for it:
-    on digits with L1 and the default learning rate, the search chose an alpha
-    whose fit from scratch scores 0.50; from a common start, 0.89, as the
-    weaker alphas. The estimator's ``n_iter_`` counts all the epochs of its point
-    after the start it shares.
+    first plateau, and the stronger alphas, trained longest, scored best for it
+    (on digits with L1 and the default learning rate, with rounds twice as long,
+    the search chose an alpha whose fit from scratch scores 0.50). The
+    estimator's ``n_iter_`` counts all the epochs of its point after the start it
+    shares.
 
     Yields the estimator after each fit, with the seconds it took; the caller
     keeps what it needs before asking for the next point, which may reuse the
@@ -213,7 +213,10 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="pat
             path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
             n_iter = path.n_iter_
         if i == 0:
-            path.set_params(max_iter=cap)
+            # A round's two parts share the cap of a point without early
+            # stopping: measured, shorter rounds also agreed better with fits
+            # from scratch, which early stopping stops early.
+            path.set_params(max_iter=-(-cap // 2) if rounds else cap)
             if rounds:
                 start_of_rounds = copy.deepcopy(path)
         if rounds:
@@ -287,9 +290,10 @@ def regularization_path(
         An epoch counts as four minibatches at least: when an epoch has fewer
         (600 samples or fewer with ``batch_size="auto"``), the cap rises to
         ``ceil(4 * path_max_iter / n_batches)`` epochs, never above
-        ``max_iter``. With early stopping, each part of a point's round has this
-        cap. Each fit still stops earlier by the estimator's own convergence or
-        early stopping rule. None gives every fit the estimator's ``max_iter``.
+        ``max_iter``. With early stopping, the two parts of a point's round
+        share this cap, half each (rounded up). Each fit still stops earlier by
+        the estimator's own convergence or early stopping rule. None gives every
+        fit the estimator's ``max_iter``.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights, passed to every fit.
@@ -336,12 +340,13 @@ def regularization_path(
     ordinary fit with early stopping, and every point, that one included, then
     continues it by one round at its own alpha. The round trains as without early
     stopping, on all the data (the validation part too), until the training loss
-    converges or ``path_max_iter`` epochs, then with early stopping, for as many
-    epochs at most, and keeps the best epoch of that second part: an epoch
-    trained at the point's alpha. The rounds start from the first fit rather
-    than from each other: chained, each would continue a model that early
-    stopping had stopped on its first plateau, and the strongest alphas, trained
-    longest, scored best for having trained longer.
+    converges or half the epoch cap, then with early stopping, for the other half
+    at most, and keeps the best epoch of that second part: an epoch trained at
+    the point's alpha. A round costs what a point without early stopping does.
+    The rounds start from the first fit rather than from each other: chained,
+    each would continue a model that early stopping had stopped on its first
+    plateau, and the strongest alphas, trained longest, scored best for having
+    trained longer.
 
     Why from weak to strong, when linear-model paths (glmnet, ``lasso_path``) go
     from strong to weak: in a network, a hidden unit whose incoming or outgoing
