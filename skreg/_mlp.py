@@ -423,17 +423,27 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         incremental=False,
         keep_optimizer=False,
         callback_ctx=None,
+        early_stopping_warmup=0,
     ):
         # A fit that fails, at any point, leaves the estimator as it was.
         # ``keep_optimizer`` continues a warm start with the optimizer's state (the
         # moments, the step count and the learning rate) instead of a fresh one.
+        # Under early stopping, the first ``early_stopping_warmup`` epochs are
+        # scored but never kept as the best, nor counted towards a stop: a path's
+        # warm-started point thus keeps an epoch trained at its own alpha.
         saved = self.__dict__.copy()
         try:
             # Training never depends on the BLAS's threads: its products run on one
             # thread each, and a fit's own threads share the work in a fixed way.
             with collecting_young_while_compiling(), one_blas_thread():
                 return self._fit_unguarded(
-                    X, y, sample_weight, incremental, keep_optimizer, callback_ctx
+                    X,
+                    y,
+                    sample_weight,
+                    incremental,
+                    keep_optimizer,
+                    callback_ctx,
+                    early_stopping_warmup,
                 )
         except BaseException:
             self.__dict__.clear()
@@ -448,6 +458,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         incremental,
         keep_optimizer=False,
         callback_ctx=None,
+        early_stopping_warmup=0,
     ):
         weighted = (
             sample_weight is not None or getattr(self, "class_weight", None) is not None
@@ -508,6 +519,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 incremental,
                 keep_optimizer and not first_pass,
                 hooks,
+                early_stopping_warmup,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         if hooks is not None:
@@ -704,6 +716,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         incremental,
         keep_optimizer=False,
         hooks=None,
+        early_stopping_warmup=0,
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -956,7 +969,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                         epoch_rate,
                         time.perf_counter() - epoch_start,
                     )
-                if early_stopping:
+                if early_stopping and n_iter <= early_stopping_warmup:
+                    if self.verbose:
+                        print("Validation score: %f" % score)
+                elif early_stopping:
                     if self.verbose:
                         print("Validation score: %f" % score)
                     if score < best_validation_score + self.tol:

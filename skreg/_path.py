@@ -150,22 +150,25 @@ def _early_stopping_rounds(estimator):
 
 
 def _early_stopping_round(path, X, y, sample_weight):
-    """Train at the current alpha, then early-stop; returns the epochs of both.
+    """Train at the current alpha, early stopping only in the second half.
 
     Early stopping keeps the best epoch by validation score, and the epochs right
     after a warm start still hold the model of the alpha before: kept, they gave
     every alpha of a path the score of the weakest one, and the strongest won (on
-    digits with L1, an alpha whose fit from scratch scores 0.17). So the round
-    first trains as without early stopping, on all the data, until the training
-    loss converges or half the cap, and only then lets early stopping choose among
-    the epochs that follow, for at most the other half.
+    digits with L1, an alpha whose fit from scratch scores 0.17). So the first
+    half of the round's epochs is scored but never kept, nor counted towards a
+    stop; early stopping chooses among the epochs of the second half. Both train
+    on the training part of the split alone. Returns the epochs run.
     """
-    path.set_params(early_stopping=False)
-    path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
-    n_iter = path.n_iter_
-    path.set_params(early_stopping=True)
-    path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
-    return n_iter + path.n_iter_
+    warmup = -(-path.max_iter // 2)
+    path._fit(
+        X,
+        y,
+        sample_weight=sample_weight,
+        keep_optimizer=True,
+        early_stopping_warmup=warmup,
+    )
+    return path.n_iter_
 
 
 def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="path"):
@@ -213,10 +216,10 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="pat
             path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
             n_iter = path.n_iter_
         if i == 0:
-            # A round's two parts share the cap of a point without early
+            # A round's two halves share the cap of a point without early
             # stopping: measured, shorter rounds also agreed better with fits
             # from scratch, which early stopping stops early.
-            path.set_params(max_iter=-(-cap // 2) if rounds else cap)
+            path.set_params(max_iter=cap)
             if rounds:
                 start_of_rounds = copy.deepcopy(path)
         if rounds:
@@ -290,10 +293,10 @@ def regularization_path(
         An epoch counts as four minibatches at least: when an epoch has fewer
         (600 samples or fewer with ``batch_size="auto"``), the cap rises to
         ``ceil(4 * path_max_iter / n_batches)`` epochs, never above
-        ``max_iter``. With early stopping, the two parts of a point's round
-        share this cap, half each (rounded up). Each fit still stops earlier by
-        the estimator's own convergence or early stopping rule. None gives every
-        fit the estimator's ``max_iter``.
+        ``max_iter``. With early stopping, a point's round has this cap, and
+        its first half (rounded up) is never kept as the best epoch. Each fit
+        still stops earlier by the estimator's own convergence or early stopping
+        rule. None gives every fit the estimator's ``max_iter``.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights, passed to every fit.
@@ -338,11 +341,12 @@ def regularization_path(
     alpha before: kept, they would give every alpha the score of the weakest one.
     So with ``early_stopping=True`` the first fit, at the weakest alpha, is an
     ordinary fit with early stopping, and every point, that one included, then
-    continues it by one round at its own alpha. The round trains as without early
-    stopping, on all the data (the validation part too), until the training loss
-    converges or half the epoch cap, then with early stopping, for the other half
-    at most, and keeps the best epoch of that second part: an epoch trained at
-    the point's alpha. A round costs what a point without early stopping does.
+    continues it by one round at its own alpha, of at most the epoch cap of a
+    point. The epochs of its first half (rounded up) are scored on the validation
+    split but never kept nor counted towards a stop; early stopping then keeps
+    the best epoch of the second half: an epoch trained at the point's alpha.
+    Both halves train on the training part of the split alone. A round costs
+    what a point without early stopping does.
     The rounds start from the first fit rather than from each other: chained,
     each would continue a model that early stopping had stopped on its first
     plateau, and the strongest alphas, trained longest, scored best for having

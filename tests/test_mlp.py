@@ -1,5 +1,6 @@
 """Behaviour of the estimators: penalties, dropout, sklearn conventions, errors."""
 
+import copy
 import pickle
 import threading
 import tracemalloc
@@ -1150,3 +1151,27 @@ def test_validation_r2_equals_r2_score(n_outputs):
     for prediction in (output, np.full_like(output, 2.0)):
         expected = r2_score(constant, model._values(prediction), sample_weight=weight)
         assert model._score_output(constant, prediction, weight) == expected
+
+
+def test_early_stopping_warmup_epochs_are_scored_but_never_kept(data):
+    # A strong penalty after a warm start makes the validation score fall: the
+    # best epoch overall is in the warm-up, and the epoch kept is the best after.
+    X, y = data
+    params = dict(FAST, early_stopping=True, warm_start=True, n_iter_no_change=2)
+    start = RegularizedMLPClassifier(**params).fit(X, y)
+    start.set_params(alpha=0.3, penalty="l1", max_iter=12, tol=0.0)
+    model = copy.deepcopy(start)
+    model._fit(X, y, keep_optimizer=True, early_stopping_warmup=5)
+    scores = model.validation_scores_[-model.n_iter_ :]
+    assert max(scores[:5]) > max(scores[5:])
+    assert model.best_validation_score_ == max(scores[5:])
+    # The warm-up counts nothing towards a stop: at least n_iter_no_change + 1
+    # epochs after it.
+    assert model.n_iter_ >= 5 + 3
+    # The weights kept are those of the best epoch after the warm-up: the same
+    # fit run to that epoch, with every earlier one in its warm-up.
+    best = 5 + int(np.argmax(scores[5:])) + 1
+    reference = copy.deepcopy(start).set_params(max_iter=best)
+    reference._fit(X, y, keep_optimizer=True, early_stopping_warmup=best - 1)
+    assert reference.validation_scores_[-best:] == scores[:best]
+    assert _equal_models(model, reference)

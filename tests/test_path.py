@@ -106,21 +106,19 @@ def _manual_early_stopping_path(estimator, X, y, alphas, path_max_iter):
     """The documented path under early stopping, by hand, weakest alpha first.
 
     A plain fit with early stopping at the weakest alpha is the common start;
-    each point continues it at its own alpha, first without early stopping for
-    at most half of ``_epoch_cap`` epochs (rounded up), then with early stopping
-    for as many.
+    each point continues it at its own alpha for at most ``_epoch_cap`` epochs,
+    the first half of which (rounded up) early stopping may not keep.
     """
     start = clone(estimator).set_params(warm_start=True, alpha=min(alphas))
     start.fit(X, y)
     cap = _epoch_cap(estimator, len(y), path_max_iter)
-    start.set_params(max_iter=int(np.ceil(cap / 2)))
+    start.set_params(max_iter=cap)
     fitted = []
     for alpha in sorted(alphas):
-        model = copy.deepcopy(start).set_params(alpha=alpha, early_stopping=False)
-        model._fit(X, y, keep_optimizer=True)
-        epochs = model.n_iter_
-        model.set_params(early_stopping=True)._fit(X, y, keep_optimizer=True)
-        fitted.append((model, epochs + model.n_iter_))
+        model = copy.deepcopy(start).set_params(alpha=alpha)
+        warmup = int(np.ceil(cap / 2))
+        model._fit(X, y, keep_optimizer=True, early_stopping_warmup=warmup)
+        fitted.append((model, model.n_iter_))
     return fitted
 
 
@@ -492,9 +490,8 @@ def test_early_stopping_path_equals_the_documented_rounds(data):
     assert list(path.n_iter[:-1]) == [epochs for _, epochs in manual[:-1]]
     # The rounds start from that fit, not from each other: chained, the
     # strongest point would differ.
-    chained = copy.deepcopy(manual[1][0]).set_params(alpha=1e-1, early_stopping=False)
-    chained._fit(X, y, keep_optimizer=True)
-    chained.set_params(early_stopping=True)._fit(X, y, keep_optimizer=True)
+    chained = copy.deepcopy(manual[1][0]).set_params(alpha=1e-1)
+    chained._fit(X, y, keep_optimizer=True, early_stopping_warmup=2)
     assert not np.array_equal(chained.coefs_[0], path.coefs[0][0])
 
 
