@@ -11,6 +11,7 @@ estimators' own ``fit``; nothing here touches a kernel.
 
 import copy
 import inspect
+import re
 import textwrap
 import time
 import warnings
@@ -487,9 +488,9 @@ class _Unavailable:
             raise self._error(owner)
 
         unavailable.__name__ = unavailable.__qualname__ = self.name
-        unavailable.__doc__ = "Not available. " + self.reason.format(
-            name=owner.__name__
-        )
+        # A name's trailing underscore would read as a link in reStructuredText.
+        reason = re.sub(r"(?<=\w)_(?=[\s).,]|$)", r"\\_", self.reason)
+        unavailable.__doc__ = "Not available. " + reason.format(name=owner.__name__)
         return unavailable
 
 
