@@ -54,6 +54,7 @@ from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_mar
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
 from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
+from ._state import check_layers, check_state
 from ._training import (
     EpochWorkers,
     Layout,
@@ -468,6 +469,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            # Before the kernels continue from them: the arrays of a loaded or
+            # edited model may not fit together.
+            check_state(self)
         X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if not first_pass and X.dtype != self.coefs_[0].dtype:
             # As scikit-learn's MLP: the weights keep the dtype of the first fit.
@@ -1351,6 +1356,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # is not finite, takes the full path, which raises scikit-learn's errors and
         # warnings.
         coefs = self.__dict__.get("coefs_")
+        if coefs is not None:
+            check_layers(self)
         if (
             coefs is not None
             and type(X) is np.ndarray
@@ -1364,6 +1371,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             if output is not None:
                 return output
         check_is_fitted(self)
+        check_layers(self)
         X = validate_data(
             self,
             X,
@@ -1404,6 +1412,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             The pruned estimator.
         """
         check_is_fitted(self)
+        check_state(self)
         coefs = [c.copy() for c in self.coefs_]
         intercepts = [b.copy() for b in self.intercepts_]
         # Which entries of the flat parameter buffer survive, to cut the
@@ -1494,6 +1503,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 f"skreg {__version__}."
             )
         super().__setstate__(state)
+        if "coefs_" in state:
+            # A pickle or a skops file holds arrays of any shape: refuse one whose
+            # arrays do not fit together before a kernel reads them.
+            check_state(self, values=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
 from ._path import RegularizedMLPClassifierCV, RegularizedMLPRegressorCV
+from ._state import check_layers
 
 # skreg's activation names (sklearn's) to the ONNX operators; identity adds none.
 _ONNX_ACTIVATIONS = {
@@ -261,6 +262,8 @@ class _Graph:
 def _forward(graph, operator, output=None):
     """The network's output, for the operator's input; named ``output`` if given."""
     model = operator.raw_operator
+    # A graph of weights that do not fit together would fail only at inference.
+    check_layers(model)
     proto_type, dtype = _proto_type(operator)
     A = operator.inputs[0].full_name
     if not isinstance(operator.inputs[0].type, _float_type(operator)):
