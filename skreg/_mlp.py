@@ -51,15 +51,15 @@ from sklearn.utils.validation import (
 
 from . import _training
 from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
+from ._interrupts import deferred_interrupts
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
 from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
-from ._state import check_layers, check_state
+from ._state import check_layers, check_state, restore_state
 from ._training import (
     EpochWorkers,
     Layout,
     TrainConfig,
-    all_finite,
     batch_objective_gradient,
     collecting_young_while_compiling,
     forward,
@@ -425,6 +425,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         keep_optimizer=False,
         callback_ctx=None,
         early_stopping_warmup=0,
+        reraise_interrupt=False,
     ):
         # A fit that fails, at any point, leaves the estimator as it was.
         # ``keep_optimizer`` continues a warm start with the optimizer's state (the
@@ -432,6 +433,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # Under early stopping, the first ``early_stopping_warmup`` epochs are
         # scored but never kept as the best, nor counted towards a stop: a path's
         # warm-started point thus keeps an epoch trained at its own alpha.
+        # With ``reraise_interrupt``, a Ctrl-C ends the call with KeyboardInterrupt
+        # (and the estimator as it was) instead of keeping the last completed
+        # epoch: the fits of a search use it, so that the search stops too.
         saved = self.__dict__.copy()
         try:
             # Training never depends on the BLAS's threads: its products run on one
@@ -445,10 +449,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     keep_optimizer,
                     callback_ctx,
                     early_stopping_warmup,
+                    reraise_interrupt,
                 )
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore_state(self, saved)
             raise
 
     def _fit_unguarded(
@@ -460,6 +464,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         keep_optimizer=False,
         callback_ctx=None,
         early_stopping_warmup=0,
+        reraise_interrupt=False,
     ):
         weighted = (
             sample_weight is not None or getattr(self, "class_weight", None) is not None
@@ -525,6 +530,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 keep_optimizer and not first_pass,
                 hooks,
                 early_stopping_warmup,
+                reraise_interrupt,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         if hooks is not None:
@@ -722,6 +728,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         keep_optimizer=False,
         hooks=None,
         early_stopping_warmup=0,
+        reraise_interrupt=False,
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -869,10 +876,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # scripts read, and keeps its other lines.
         details = self.verbose >= 2
 
-        committed = commit()
+        with deferred_interrupts():
+            committed = commit()
         try:
             for _ in range(self.max_iter):
-                committed = commit()
+                # Whole or not at all: a Ctrl-C half-way would pair the weights
+                # of one epoch with the bookkeeping of another.
+                with deferred_interrupts():
+                    committed = commit()
                 if hooks is not None:
                     hooks.begin("epoch", params)
                 if details:
@@ -1057,7 +1068,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             best_loss = committed["best_loss"]
             best_validation_score = committed["best_validation_score"]
             best_params = committed["best_params"]
-            if n_iter == 0:
+            if n_iter == 0 or reraise_interrupt:
                 raise
             warnings.warn(
                 f"Training interrupted by user after {n_iter} completed epochs; "
@@ -1324,28 +1335,27 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 for helper in helpers:
                     helper.join()
             return output if all(finite) else None
-        chunk = min(n_samples, _INTERPRETED_CHUNK)
-        # One buffer per layer, reused by every chunk: memory stays bounded, and
-        # no chunk pays for fresh pages.
-        buffers = [np.empty((chunk, W.shape[1]), dtype=dtype) for W in coefs]
-        last = len(coefs) - 1
+        # Sparse or non-contiguous input, a chunk of rows at a time: the first
+        # product by scipy (sparse) or on a contiguous copy, the rest in the
+        # compiled pass, whose BLAS runs as in every other prediction.
+        coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
+        intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
+        arguments = (activation, smooth, loss, _PREDICT_CHUNK)
         for start in range(0, n_samples, _INTERPRETED_CHUNK):
             A = X[start : start + _INTERPRETED_CHUNK]
-            if check_finite and not all_finite(A):
-                return None
-            rows = A.shape[0]
-            for layer, (W, b) in enumerate(zip(coefs, intercepts)):
-                Z = buffers[layer][:rows]
-                if sp.issparse(A):
-                    Z[:] = (A @ W).astype(dtype, copy=False)
-                else:
-                    np.dot(A, W, out=Z)
-                if layer < last:
-                    bias_activation(Z, b, activation, smooth)
-                else:
-                    bias_output_activation(Z, b, loss)
-                A = Z
-            output[start : start + rows] = A
+            out = output[start : start + A.shape[0]]
+            if not sp.issparse(A):
+                A = np.ascontiguousarray(A)
+                if not forward(A, coefs, intercepts, *arguments, out, check_finite):
+                    return None
+                continue
+            Z = np.ascontiguousarray((A @ coefs[0]).astype(dtype, copy=False))
+            if len(coefs) == 1:
+                bias_output_activation(Z, intercepts[0], loss)
+                out[:] = Z
+                continue
+            bias_activation(Z, intercepts[0], activation, smooth)
+            forward(Z, coefs[1:], intercepts[1:], *arguments, out, False)
         return output
 
     def _forward_checked(self, X):
@@ -1429,7 +1439,11 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 constant = ~W_in.any(axis=0) & ~silent
                 if constant.any():
                     outputs = activation(intercepts[layer][constant])
-                    intercepts[layer + 1] += outputs @ W_out[constant]
+                    # Summed without the BLAS, whose threads could change the
+                    # last bits.
+                    intercepts[layer + 1] += (outputs[:, None] * W_out[constant]).sum(
+                        axis=0
+                    )
                 keep = ~(silent | constant)
                 if not keep.any():
                     # The layer's output no longer matters: keep one unit, cut off.
@@ -2052,8 +2066,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 self._check_two_classes(self._label_binarizer)
                 self.classes_ = self._label_binarizer.classes_
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore_state(self, saved)
             raise
         return self._fit(
             X,

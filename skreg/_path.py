@@ -43,6 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
+from ._state import restore_state
 
 # Parameters of the base estimators that the CV estimators do not take: ``alphas``
 # replaces ``alpha``, and the path itself warm-starts its fits.
@@ -168,6 +169,7 @@ def _early_stopping_round(path, X, y, sample_weight):
         sample_weight=sample_weight,
         keep_optimizer=True,
         early_stopping_warmup=warmup,
+        reraise_interrupt=True,
     )
     return path.n_iter_
 
@@ -214,7 +216,14 @@ def _path_fits(estimator, X, y, sample_weight, alphas, path_max_iter, label="pat
         # A fresh Adam would take its first steps at full learning rate in every
         # coordinate, whatever the gradient, and throw the warm start away.
         if i == 0 or not rounds:
-            path._fit(X, y, sample_weight=sample_weight, keep_optimizer=True)
+            # A Ctrl-C stops the whole path, not just this point's fit.
+            path._fit(
+                X,
+                y,
+                sample_weight=sample_weight,
+                keep_optimizer=True,
+                reraise_interrupt=True,
+            )
             n_iter = path.n_iter_
         if i == 0:
             # A round's two halves share the cap of a point without early
@@ -628,8 +637,7 @@ class _RegularizedMLPCVMixin:
         try:
             return self._search(X, y, sample_weight, params)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore_state(self, saved)
             raise
 
     def _route(self, sample_weight, params, scorer):

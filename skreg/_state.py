@@ -12,6 +12,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._interrupts import deferred_interrupts
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -152,3 +154,14 @@ def check_state(estimator, values=False):
             if not np.isfinite(array).all():
                 _fail(estimator, "a weight, an intercept or a moment is not finite")
     return dtype
+
+
+def restore_state(estimator, saved):
+    """Put back the ``__dict__`` saved before a call that failed.
+
+    Whole even under a Ctrl-C: cut between its two steps, the estimator would be
+    left empty.
+    """
+    with deferred_interrupts():
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)

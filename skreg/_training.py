@@ -15,6 +15,7 @@ compiles, so a fit compiles only the code paths it runs.
 """
 
 import gc
+import os
 import threading
 from collections import namedtuple
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from ._activations import (
     multiply_relu_kept,
     relu_dropout,
 )
+from ._interrupts import deferred_interrupts
 from ._losses import bias_output_activation, loss_and_delta
 from ._math import matrix_view
 from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
@@ -972,7 +974,7 @@ _per_thread = threading.local()
 
 
 def _blas_controller():
-    """A cached ``ThreadpoolController`` of the BLAS libraries the kernels call."""
+    """A cached ``ThreadpoolController`` of the BLAS libraries of the process."""
     if _threads["blas"] is None:
         # Numba's np.dot calls the BLAS behind scipy's Cython bindings: load it
         # before the controller lists the libraries it can limit.
@@ -989,9 +991,24 @@ def _set_threads(controller, count):
     getattr(controller, "_real_set_num_threads", controller.set_num_threads)(count)
 
 
+def _kernels_blas(controllers):
+    """The controllers of the BLAS that Numba's ``np.dot`` calls: scipy's.
+
+    NumPy's wheels bring a BLAS of their own, which the kernels never call, so a
+    fit leaves its thread count alone. Where no library lies within scipy's
+    installation (one BLAS shared by the environment), all of them.
+    """
+    import scipy
+
+    root = os.path.realpath(os.path.dirname(scipy.__file__))
+    # "scipy.libs" (Linux, Windows) and "scipy/.dylibs" (macOS) both start so.
+    ours = [c for c in controllers if os.path.realpath(c.filepath).startswith(root)]
+    return ours or list(controllers)
+
+
 def _blas_libraries():
     if _threads.get("libraries") is None:
-        controllers = _blas_controller().lib_controllers
+        controllers = _kernels_blas(_blas_controller().lib_controllers)
         # A BLAS on OpenMP takes its count per thread; the others, one for the
         # process.
         _threads["libraries"] = (
@@ -1011,44 +1028,67 @@ def _blas_threads():
     return min(counts, default=1)
 
 
-@contextmanager
-def one_blas_thread():
-    """Within the block, the BLAS calls of this thread run on one thread.
+class one_blas_thread:
+    """Within the block, the BLAS calls of the kernels run on one thread.
 
     A multi-threaded BLAS may split a product's work by its thread count, and
     some of its kernels (OpenBLAS's Haswell and Prescott ones among them) then
     round some entries differently, so results would depend on the machine's
     threads. Blocks may overlap, in one thread or in several: the counts from
     before the first are restored when the last ends, so that one fit's block
-    never ends another's early.
+    never ends another's early. Entering and leaving cannot be cut short by a
+    Ctrl-C, which would leave the BLAS at one thread for the rest of the process.
     """
-    shared, local = _blas_libraries()
-    with _single["lock"]:
-        if _single["blocks"] == 0:
-            _single["saved"] = [c.num_threads for c in shared]
-            for c, n in zip(shared, _single["saved"]):
-                if n != 1:
+
+    __slots__ = ("_counted", "_local")
+
+    def __enter__(self):
+        self._counted = self._local = False
+        try:
+            self._enter()
+        except BaseException:
+            # Also a Ctrl-C that waited for the end of the entry: the block is
+            # not entered, so its exit would never run.
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _enter(self):
+        shared, local = _blas_libraries()
+        with deferred_interrupts():
+            with _single["lock"]:
+                if _single["blocks"] == 0:
+                    saved = [c.num_threads for c in shared]
+                    for c, n in zip(shared, saved):
+                        if n != 1:
+                            _set_threads(c, 1)
+                    _single["saved"] = saved
+                _single["blocks"] += 1
+                self._counted = True
+            # The outermost block of this thread sets its per-thread counts.
+            if local and getattr(_per_thread, "saved", None) is None:
+                _per_thread.saved = [c.num_threads for c in local]
+                self._local = True
+                for c in local:
                     _set_threads(c, 1)
-        _single["blocks"] += 1
-    outer = getattr(_per_thread, "saved", None)
-    if outer is None and local:
-        _per_thread.saved = [c.num_threads for c in local]
-        for c in local:
-            _set_threads(c, 1)
-    try:
-        yield
-    finally:
-        if outer is None and local:
-            for c, n in zip(local, _per_thread.saved):
-                _set_threads(c, n)
-            del _per_thread.saved
-        with _single["lock"]:
-            _single["blocks"] -= 1
-            if _single["blocks"] == 0:
-                for c, n in zip(shared, _single["saved"]):
-                    if n != 1:
-                        _set_threads(c, n)
-                _single["saved"] = None
+
+    def __exit__(self, kind, value, traceback):
+        shared, local = _blas_libraries()
+        with deferred_interrupts():
+            if self._local:
+                self._local = False
+                for c, n in zip(local, _per_thread.saved):
+                    _set_threads(c, n)
+                del _per_thread.saved
+            if self._counted:
+                self._counted = False
+                with _single["lock"]:
+                    _single["blocks"] -= 1
+                    if _single["blocks"] == 0:
+                        for c, n in zip(shared, _single["saved"]):
+                            if n != 1:
+                                _set_threads(c, n)
+                        _single["saved"] = None
 
 
 def available_threads():
@@ -1102,44 +1142,52 @@ class EpochWorkers:
 
     def close(self):
         """End the helper thread, if one was started."""
-        if self._helper is not None:
-            self._job = None
-            self._start.release()
-            self._helper.join()
-            self._helper = None
+        with deferred_interrupts():
+            if self._helper is not None:
+                self._job = None
+                self._start.release()
+                self._helper.join()
+                self._helper = None
 
     def epoch(self, arguments):
-        """One epoch: what ``run_epoch`` returns."""
+        """One epoch: what ``run_epoch`` returns.
+
+        A Ctrl-C waits for the epoch's end: cut short, the hand-over could leave
+        the helper at a barrier for ever, or the two-thread mode held.
+        """
         flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
         shared = np.zeros(2 * STRIDE)
-        with _threads["lock"]:
-            alone = self.threads >= 2 and not _threads["busy"]
-            if alone:
-                _threads["busy"] = True
-        if not alone:
-            return run_epoch_halves(*arguments, -1, flags, shared)
-        try:
-            with one_blas_thread():
-                if self._helper is None:
-                    helper = threading.Thread(target=self._serve, daemon=True)
-                    try:
-                        helper.start()
-                    except RuntimeError:  # no thread to be had: one does it all
-                        return run_epoch_halves(*arguments, -1, flags, shared)
-                    self._helper = helper
-                self._job = (arguments, flags, shared)
-                self._start.release()
-                try:
-                    result = run_epoch_halves(*arguments, 0, flags, shared)
-                finally:
-                    flags[0] = np.iinfo(np.int64).max
-                    self._done.acquire()
-            if self._errors:  # pragma: no cover
-                raise self._errors[0]
-            return result
-        finally:
+        with deferred_interrupts():
             with _threads["lock"]:
-                _threads["busy"] = False
+                alone = self.threads >= 2 and not _threads["busy"]
+                if alone:
+                    _threads["busy"] = True
+            if not alone:
+                return run_epoch_halves(*arguments, -1, flags, shared)
+            try:
+                return self._epoch_on_two_threads(arguments, flags, shared)
+            finally:
+                with _threads["lock"]:
+                    _threads["busy"] = False
+
+    def _epoch_on_two_threads(self, arguments, flags, shared):
+        if self._helper is None:
+            helper = threading.Thread(target=self._serve, daemon=True)
+            try:
+                helper.start()
+            except RuntimeError:  # no thread to be had: one does it all
+                return run_epoch_halves(*arguments, -1, flags, shared)
+            self._helper = helper
+        self._job = (arguments, flags, shared)
+        self._start.release()
+        try:
+            result = run_epoch_halves(*arguments, 0, flags, shared)
+        finally:
+            flags[0] = np.iinfo(np.int64).max
+            self._done.acquire()
+        if self._errors:  # pragma: no cover
+            raise self._errors[0]
+        return result
 
 
 # While Numba compiles a kernel it creates and drops hundreds of thousands of
@@ -1151,17 +1199,25 @@ class EpochWorkers:
 _collections = {"lock": threading.Lock(), "compiles": 0, "thresholds": None}
 
 
-def _hold_full_collections():
-    with _collections["lock"]:
+def _hold_full_collections(listener):
+    # Idempotent per listener, and whole or not at all under a Ctrl-C: the
+    # thresholds are the process's.
+    with deferred_interrupts(), _collections["lock"]:
+        if listener.held:
+            return
         if _collections["compiles"] == 0:
             thresholds = gc.get_threshold()
             _collections["thresholds"] = thresholds
             gc.set_threshold(thresholds[0], thresholds[1], 1 << 30)
         _collections["compiles"] += 1
+        listener.held = True
 
 
-def _release_full_collections():
-    with _collections["lock"]:
+def _release_full_collections(listener):
+    with deferred_interrupts(), _collections["lock"]:
+        if not listener.held:
+            return
+        listener.held = False
         _collections["compiles"] -= 1
         if _collections["compiles"] == 0:
             gc.set_threshold(*_collections["thresholds"])
@@ -1172,16 +1228,17 @@ class _CompileListener(event.Listener):
 
     def __init__(self):
         self.depth = 0
+        self.held = False
 
     def on_start(self, compile_event):
-        if self.depth == 0:
-            _hold_full_collections()
         self.depth += 1
+        if self.depth == 1:
+            _hold_full_collections(self)
 
     def on_end(self, compile_event):
         self.depth -= 1
         if self.depth == 0:
-            _release_full_collections()
+            _release_full_collections(self)
 
 
 @contextmanager
@@ -1196,6 +1253,4 @@ def collecting_young_while_compiling():
         with event.install_listener("numba:compile", listener):
             yield
     finally:
-        if listener.depth > 0:
-            listener.depth = 0
-            _release_full_collections()
+        _release_full_collections(listener)

@@ -940,7 +940,27 @@ def test_blocks_in_two_threads_give_the_thresholds_back():
 
 
 def _blas_thread_counts():
-    return [c.num_threads for c in _training._blas_controller().lib_controllers]
+    """The thread counts of the BLAS the kernels call (scipy's)."""
+    shared, local = _training._blas_libraries()
+    return [c.num_threads for c in shared + local]
+
+
+def _other_blas_thread_counts():
+    """Those of the process's other BLAS libraries (NumPy's own, in wheels)."""
+    ours = {id(c) for c in sum(_training._blas_libraries(), [])}
+    controllers = _training._blas_controller().lib_controllers
+    return [c.num_threads for c in controllers if id(c) not in ours]
+
+
+def test_one_blas_thread_leaves_the_other_blas_libraries_alone():
+    # NumPy's wheels carry a BLAS of their own, which the kernels never call: a
+    # fit must not change the threads of a product in the user's other threads.
+    with threadpool_limits(2):
+        others = _other_blas_thread_counts()
+        assert _blas_thread_counts()
+        with one_blas_thread():
+            assert set(_blas_thread_counts()) == {1}
+            assert _other_blas_thread_counts() == others
 
 
 def test_one_blas_thread_limits_every_blas_until_the_last_block_ends(monkeypatch):
