@@ -41,6 +41,7 @@ class deferred_interrupts:
             previous = signal.getsignal(signal.SIGINT)
             if previous is None:
                 return self
+            _deferral["pending"] = False
             # From here on a SIGINT is recorded: the handler's swap is the first
             # effect of the block, and nothing before it needs undoing.
             signal.signal(signal.SIGINT, _record)
@@ -55,10 +56,13 @@ class deferred_interrupts:
         _deferral["depth"] -= 1
         if _deferral["depth"] > 0:
             return
+        previous = _deferral["previous"]
+        _deferral["previous"] = None
+        # The handler first, then the record: a SIGINT before the swap is in the
+        # record, one after it goes to the handler.
+        signal.signal(signal.SIGINT, previous)
         pending = _deferral["pending"]
         _deferral["pending"] = False
-        signal.signal(signal.SIGINT, _deferral["previous"])
-        _deferral["previous"] = None
         if pending:
             # Through the restored handler: a program's own handler, or SIG_IGN,
             # decides what the signal does, as without the block.

@@ -143,6 +143,30 @@ def _weight_sparsity(params, layout):
     return zero_fraction, active, int(layout.units[1:-1].sum())
 
 
+def _scaled_sample_weight(sample_weight):
+    """Sample weights whose sum is positive and finite, as the mean loss needs.
+
+    The objective divides by the weights' sum, so only their ratios matter:
+    weights far from 1 (1e-320 or 1e307) are scaled by a power of two, which is
+    exact and changes no result, instead of underflowing or overflowing.
+    """
+    if not np.all(np.isfinite(sample_weight)):
+        raise ValueError(
+            "Sample weights, with the class weights folded in, must be finite."
+        )
+    largest = float(np.max(np.abs(sample_weight)))
+    if largest >= 2.0**32 or largest < 2.0**-32:
+        sample_weight = np.ldexp(sample_weight, -np.frexp(largest)[1])
+    total = float(np.sum(sample_weight, dtype=np.float64))
+    if not total > 0:
+        raise ValueError(
+            f"Sample weights, with the class weights folded in, sum to {total}: "
+            "the weighted mean loss needs a positive sum. Negative weights are "
+            "allowed only as long as the positive ones outweigh them."
+        )
+    return sample_weight
+
+
 def _as_float_sequence(value, length, name, low, high, high_closed):
     """A float or a sequence of ``length`` floats in range, as a float64 array."""
     values = np.atleast_1d(np.asarray(value, dtype=np.float64))
@@ -437,10 +461,13 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # (and the estimator as it was) instead of keeping the last completed
         # epoch: the fits of a search use it, so that the search stops too.
         saved = self.__dict__.copy()
+        # Training never depends on the BLAS's threads: its products run on one
+        # thread each, and a fit's own threads share the work in a fixed way.
+        young, blas = collecting_young_while_compiling(), one_blas_thread()
+        # The fit's second thread, if it starts one; ended here whatever happens.
+        workers = EpochWorkers()
         try:
-            # Training never depends on the BLAS's threads: its products run on one
-            # thread each, and a fit's own threads share the work in a fixed way.
-            with collecting_young_while_compiling(), one_blas_thread():
+            with young, blas:
                 return self._fit_unguarded(
                     X,
                     y,
@@ -450,8 +477,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     callback_ctx,
                     early_stopping_warmup,
                     reraise_interrupt,
+                    workers,
                 )
         except BaseException:
+            # A Ctrl-C can cut a ``with`` short before its exit runs, or a
+            # ``finally`` before its call: leave again (a no-op for what ended).
+            workers.close()
+            blas.__exit__(None, None, None)
+            young.__exit__(None, None, None)
             restore_state(self, saved)
             raise
 
@@ -465,6 +498,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         callback_ctx=None,
         early_stopping_warmup=0,
         reraise_interrupt=False,
+        workers=None,
     ):
         weighted = (
             sample_weight is not None or getattr(self, "class_weight", None) is not None
@@ -531,6 +565,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 hooks,
                 early_stopping_warmup,
                 reraise_interrupt,
+                workers,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         if hooks is not None:
@@ -560,9 +595,15 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             weights = compute_class_weight(
                 class_weight, classes=self.classes_, y=y_labels
             )
+            if not np.all(np.isfinite(weights)):
+                i = int(np.flatnonzero(~np.isfinite(weights))[0])
+                raise ValueError(
+                    f"class_weight must give every class a finite weight; class "
+                    f"{self.classes_.tolist()[i]!r} has weight {weights[i]}."
+                )
             index = np.searchsorted(self.classes_, y_labels)
             sample_weight = sample_weight * weights[index].astype(X.dtype)
-        return sample_weight
+        return _scaled_sample_weight(sample_weight)
 
     def _initialize(self, Y, layer_units, dtype, random_state):
         self.n_iter_ = 0
@@ -729,6 +770,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         hooks=None,
         early_stopping_warmup=0,
         reraise_interrupt=False,
+        workers=None,
     ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -794,7 +836,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         work = np.empty((*copies, size), dtype=X.dtype)
         grad = np.empty((*copies, params.size), dtype=params.dtype)
         rows = np.empty((*copies, planned), dtype=np.int64)
-        workers = EpochWorkers(_training.available_threads() if halves else 1)
+        if workers is None:
+            workers = EpochWorkers()
+        workers.threads = _training.available_threads() if halves else 1
 
         state = self._optimizer_state
         if not (incremental or keep_optimizer) or state is None:
@@ -1161,34 +1205,39 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         kernel_X = estimator._kernel_input(X)
         alphas = np.zeros(len(layer_units) - 1)
         weight = 0.0
-        with one_blas_thread():
-            for start in range(0, n_samples, chunk):
-                stop = min(start + chunk, n_samples)
-                _, chunk_weight = batch_objective_gradient(
-                    *kernel_X,
-                    Y,
-                    sample_weight,
-                    _EMPTY_INT,
-                    start,
-                    stop,
-                    rows,
-                    params,
-                    grad,
-                    layout.units,
-                    layout.coef_offsets,
-                    layout.intercept_offsets,
-                    alphas,
-                    None,
-                    work,
-                    offsets,
-                    cfg,
-                    0,
-                )
-                # Each chunk's gradient is of its own weighted mean.
-                total += chunk_weight * grad
-                weight += chunk_weight
-        coefs, _ = layout.unpack(total / weight)
-        return coefs
+        block = one_blas_thread()
+        try:
+            with block:
+                for start in range(0, n_samples, chunk):
+                    stop = min(start + chunk, n_samples)
+                    _, chunk_weight = batch_objective_gradient(
+                        *kernel_X,
+                        Y,
+                        sample_weight,
+                        _EMPTY_INT,
+                        start,
+                        stop,
+                        rows,
+                        params,
+                        grad,
+                        layout.units,
+                        layout.coef_offsets,
+                        layout.intercept_offsets,
+                        alphas,
+                        None,
+                        work,
+                        offsets,
+                        cfg,
+                        0,
+                    )
+                    # Each chunk's gradient is of its own weighted mean.
+                    total += chunk_weight * grad
+                    weight += chunk_weight
+            coefs, _ = layout.unpack(total / weight)
+            return coefs
+        except BaseException:
+            block.__exit__(None, None, None)
+            raise
 
     def _penalty_value(self):
         """The penalty of the fitted weights at the current ``alpha``."""
@@ -1278,10 +1327,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             return self._forward_blocks(
                 X, coefs, intercepts, output, check_finite, threads
             )
-        with one_blas_thread():
-            return self._forward_blocks(
-                X, coefs, intercepts, output, check_finite, threads
-            )
+        block = one_blas_thread()
+        try:
+            with block:
+                return self._forward_blocks(
+                    X, coefs, intercepts, output, check_finite, threads
+                )
+        except BaseException:
+            # A Ctrl-C can cut the ``with`` short before its exit runs.
+            block.__exit__(None, None, None)
+            raise
 
     def _forward_blocks(self, X, coefs, intercepts, output, check_finite, threads):
         activation = ACTIVATIONS[self.activation]
@@ -1324,16 +1379,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                         check_finite,
                     )
 
-            helpers = [
-                threading.Thread(target=run, args=(k,)) for k in range(1, threads)
-            ]
-            for helper in helpers:
-                helper.start()
-            try:
-                run(0)
-            finally:
+            # A Ctrl-C waits for the threads' end: none is left running.
+            with deferred_interrupts():
+                helpers = [
+                    threading.Thread(target=run, args=(k,)) for k in range(1, threads)
+                ]
                 for helper in helpers:
-                    helper.join()
+                    helper.start()
+                try:
+                    run(0)
+                finally:
+                    for helper in helpers:
+                        helper.join()
             return output if all(finite) else None
         # Sparse or non-contiguous input, a chunk of rows at a time: the first
         # product by scipy (sparse) or on a contiguous copy, the rest in the
@@ -1500,7 +1557,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         return [float(np.mean(c == 0)) for c in self.coefs_]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: scikit-learn's may be the instance's own __dict__.
+        state = dict(super().__getstate__())
         state["_skreg_version"] = __version__
         state["_skreg_state_format"] = _STATE_FORMAT
         return state

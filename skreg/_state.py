@@ -115,6 +115,9 @@ def check_optimizer(estimator, dtype):
     n_params = sum(
         W.size + b.size for W, b in zip(estimator.coefs_, estimator.intercepts_)
     )
+    missing = {"first", "second", "step", "learning_rate"} - state.keys()
+    if missing:
+        _fail(estimator, f"the optimizer's state lacks {sorted(missing)}")
     for key in ("first", "second"):
         moment = state.get(key)
         if key == "second" and moment is None:

@@ -18,7 +18,6 @@ import gc
 import os
 import threading
 from collections import namedtuple
-from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -1020,8 +1019,7 @@ def _blas_libraries():
 
 def _blas_threads():
     shared, local = _blas_libraries()
-    with _single["lock"]:
-        counts = _single["saved"]
+    counts = _single["saved"]  # one read, atomic: no lock a Ctrl-C could keep
     if counts is None:
         counts = [c.num_threads for c in shared]
     counts = counts + getattr(_per_thread, "saved", [c.num_threads for c in local])
@@ -1042,16 +1040,18 @@ class one_blas_thread:
 
     __slots__ = ("_counted", "_local")
 
-    def __enter__(self):
+    def __init__(self):
         self._counted = self._local = False
+
+    def __enter__(self):
         try:
             self._enter()
+            return self
         except BaseException:
             # Also a Ctrl-C that waited for the end of the entry: the block is
             # not entered, so its exit would never run.
             self.__exit__(None, None, None)
             raise
-        return self
 
     def _enter(self):
         shared, local = _blas_libraries()
@@ -1123,7 +1123,7 @@ class EpochWorkers:
     ``close()`` ends it.
     """
 
-    def __init__(self, threads):
+    def __init__(self, threads=1):
         self.threads = threads
         self._helper = None
         self._job = None
@@ -1229,6 +1229,7 @@ class _CompileListener(event.Listener):
     def __init__(self):
         self.depth = 0
         self.held = False
+        self.registered = False
 
     def on_start(self, compile_event):
         self.depth += 1
@@ -1241,16 +1242,29 @@ class _CompileListener(event.Listener):
             _release_full_collections(self)
 
 
-@contextmanager
-def collecting_young_while_compiling():
+class collecting_young_while_compiling:
     """Within the block, the compiles of Numba collect only young garbage.
 
     Compiles already started elsewhere are unaffected; one still under way when
-    the block ends gets the full collections back then.
+    the block ends gets the full collections back then. Leaving is idempotent, so
+    a caller whose ``with`` a Ctrl-C cut short can leave again.
     """
-    listener = _CompileListener()
-    try:
-        with event.install_listener("numba:compile", listener):
-            yield
-    finally:
-        _release_full_collections(listener)
+
+    __slots__ = ("_listener",)
+
+    def __init__(self):
+        self._listener = _CompileListener()
+
+    def __enter__(self):
+        with deferred_interrupts():
+            event.register("numba:compile", self._listener)
+            self._listener.registered = True
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        listener = self._listener
+        with deferred_interrupts():
+            if listener.registered:
+                listener.registered = False
+                event.unregister("numba:compile", listener)
+            _release_full_collections(listener)
