@@ -18,6 +18,7 @@ whose fits repeat the same lines) sets which points are tried; with
 ``SKREG_INTERRUPT_REPORT`` set, each test prints its count of points and outcomes.
 """
 
+import copy
 import faulthandler
 import gc
 import os
@@ -36,9 +37,10 @@ import skreg
 from skreg import (
     RegularizedMLPClassifier,
     RegularizedMLPClassifierCV,
+    _interrupts,
+    _training,
     regularization_path,
 )
-from skreg import _interrupts, _training
 
 _SKREG = os.path.dirname(skreg.__file__) + os.sep
 _THREADING = threading.__file__
@@ -221,3 +223,111 @@ def test_an_interrupted_fit_keeps_a_completed_epoch(halves, two_threads):
     total, outcomes = _sweep(make, lambda e: e.fit(X, y), allowed, 1)
     assert total > 500
     _check_outcomes(outcomes, epochs)
+
+
+def _fitted(epochs=2, **params):
+    X, y = _data()
+    estimator = RegularizedMLPClassifier(
+        (6,), max_iter=epochs, batch_size=20, random_state=0, **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y), X, y
+
+
+def test_an_interrupted_partial_fit_keeps_the_model_or_its_epoch():
+    base, X, y = _fitted()
+    after = copy.deepcopy(base).partial_fit(X, y)
+    states = [_model_state(base), _model_state(after)]
+    total, outcomes = _sweep(
+        lambda: copy.deepcopy(base), lambda e: e.partial_fit(X, y), lambda e: states, 1
+    )
+    assert total > 300
+    # One epoch: interrupted before its end, it is discarded whole.
+    assert outcomes["interrupted", 0] > 0
+    assert set(outcomes) <= {("interrupted", 0), ("returned", 1)}
+
+
+def test_an_interrupted_warm_start_keeps_the_model_or_a_completed_epoch():
+    base, X, y = _fitted(warm_start=True)
+
+    def make():
+        return copy.deepcopy(base).set_params(max_iter=3)
+
+    reference = _reference_states(make, lambda e: e.fit(X, y), 3)
+    total, outcomes = _sweep(
+        make, lambda e: e.fit(X, y), lambda e: [_model_state(e), *reference], 1
+    )
+    assert total > 500
+    _check_outcomes(outcomes, 3)
+
+
+def test_an_interrupted_lbfgs_fit_leaves_the_estimator_as_it_was():
+    # L-BFGS has no epochs to keep: as scikit-learn's, an interrupt propagates,
+    # and the estimator stays as it was.
+    X, y = _data()
+
+    def make():
+        return RegularizedMLPClassifier(
+            (6,), solver="lbfgs", max_iter=3, random_state=0
+        )
+
+    done = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done.fit(X, y)
+    total, outcomes = _sweep(
+        make, lambda e: e.fit(X, y), lambda e: [_model_state(e), _model_state(done)], 1
+    )
+    assert total > 300
+    assert outcomes["interrupted", 0] > 0
+    assert not any(o == "returned" and k == 0 for o, k in outcomes)
+
+
+def test_an_interrupted_search_stops_and_leaves_the_estimator_as_it_was():
+    # A search is the user's long job: a Ctrl-C in any of its fits stops it
+    # (KeyboardInterrupt), instead of a search on truncated fits.
+    X, y = _data()
+
+    def make():
+        return RegularizedMLPClassifierCV(
+            (6,), alphas=2, cv=2, max_iter=3, batch_size=20, random_state=0
+        )
+
+    done = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done.fit(X, y)
+    total, outcomes = _sweep(
+        make,
+        lambda e: e.fit(X, y),
+        lambda e: [_model_state(e), _model_state(done)],
+        25,
+    )
+    assert total > 5000
+    # Returned only when the interrupt came after the search's last fit, with
+    # the complete result.
+    assert outcomes["interrupted", 0] > 0
+    assert set(outcomes) <= {("interrupted", 0), ("interrupted", 1), ("returned", 1)}
+
+
+def test_an_interrupted_path_stops():
+    X, y = _data()
+    estimator = RegularizedMLPClassifier(
+        (6,), max_iter=3, batch_size=20, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        complete = regularization_path(estimator, X, y, alphas=3).n_iter
+    results = []
+
+    def call(e):
+        results.append(None)
+        results[-1] = regularization_path(e, X, y, alphas=3).n_iter
+
+    total, outcomes = _sweep(lambda: estimator, call, lambda e: [{}], 9)
+    assert total > 2000
+    assert outcomes["interrupted", 0] > 0
+    # Every path that returned holds every point's complete fit.
+    finished = [r for r in results[1:] if r is not None]
+    assert all(np.array_equal(r, complete) for r in finished)
