@@ -1175,3 +1175,81 @@ def test_early_stopping_warmup_epochs_are_scored_but_never_kept(data):
     reference._fit(X, y, keep_optimizer=True, early_stopping_warmup=best - 1)
     assert reference.validation_scores_[-best:] == scores[:best]
     assert _equal_models(model, reference)
+
+
+def _fit_config(k):
+    X = np.random.RandomState(k).randn(600, 12).astype(np.float32 if k % 2 else None)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    hidden = (96,) if k % 3 == 0 else (24, 12)
+    # Batches of 200 on (96,): two-thread epochs; (24, 12): one thread.
+    return (
+        RegularizedMLPClassifier(
+            hidden, max_iter=4, batch_size=200, random_state=k, dropout=0.1 * (k % 2)
+        ),
+        X,
+        y,
+    )
+
+
+def test_parallel_fits_and_predictions_equal_sequential_ones(monkeypatch):
+    # Fits that run at once in threads of one process, one of them holding the
+    # two-thread mode, and predictions made meanwhile, give the results of the
+    # same calls run one by one on a quiet process.
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    configs = [_fit_config(k) for k in range(6)]
+    X_big = np.random.RandomState(9).randn(4000, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        alone = [clone(m).fit(X, y) for m, X, y in configs]
+        quiet = [m.predict_proba(X_big) for m in alone]
+        for _ in range(2):
+            fitted = [None] * len(configs)
+            predicted = [None] * len(configs)
+
+            def fit(k, fitted=fitted, predicted=predicted):
+                m, X, y = configs[k]
+                fitted[k] = clone(m).fit(X, y)
+                predicted[k] = alone[k].predict_proba(X_big)
+
+            threads = [threading.Thread(target=fit, args=(k,)) for k in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for k in range(len(configs)):
+                assert _equal_models(fitted[k], alone[k]), k
+                assert np.array_equal(predicted[k], quiet[k]), k
+
+
+def test_sample_weights_summing_to_zero_raise():
+    X, y = _small_problem()
+    weights = np.where(np.arange(len(y)) % 2, 1.0, -1.0)
+    with pytest.raises(ValueError, match="sum to 0.0"):
+        RegularizedMLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("weight", [np.nan, np.inf])
+def test_non_finite_class_weight_raises(weight):
+    X, y = _small_problem()
+    model = RegularizedMLPClassifier((4,), max_iter=2, class_weight={0: weight, 1: 1})
+    with pytest.raises(ValueError, match="class_weight must give every class"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [1e-320, 1e-30, 1e30, 1e307])
+def test_sample_weights_far_from_one_train_as_unit_weights(scale):
+    # Only the weights' ratios enter the objective: constant weights of any
+    # finite size give the unweighted model exactly, never an untrained one.
+    X, y = _small_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = RegularizedMLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+        weighted = RegularizedMLPClassifier((4,), max_iter=3, random_state=0).fit(
+            X, y, sample_weight=np.full(len(y), scale)
+        )
+    assert _equal_models(plain, weighted)
+
+
+def _small_problem():
+    X = np.random.RandomState(0).randn(40, 3)
+    return X, (X[:, 0] > 0).astype(int)
