@@ -841,6 +841,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         workers.threads = _training.available_threads() if halves else 1
 
         state = self._optimizer_state
+        if state is not None and (state["second"] is None) == (self.solver == "adam"):
+            # Saved by the other solver (``solver`` changed between calls): its
+            # moments mean nothing to this one, which starts afresh.
+            state = None
         if not (incremental or keep_optimizer) or state is None:
             state = {
                 "first": np.zeros_like(params),

@@ -1191,6 +1191,7 @@ def _fit_config(k):
     )
 
 
+@pytest.mark.blas_kernels
 def test_parallel_fits_and_predictions_equal_sequential_ones(monkeypatch):
     # Fits that run at once in threads of one process, one of them holding the
     # two-thread mode, and predictions made meanwhile, give the results of the
@@ -1253,3 +1254,16 @@ def test_sample_weights_far_from_one_train_as_unit_weights(scale):
 def _small_problem():
     X = np.random.RandomState(0).randn(40, 3)
     return X, (X[:, 0] > 0).astype(int)
+
+
+def test_partial_fit_after_a_change_of_solver_starts_a_fresh_optimizer():
+    # Adam's moments mean nothing to SGD, nor SGD's velocity to Adam.
+    X, y = _small_problem()
+    for first, second in (("adam", "sgd"), ("sgd", "adam")):
+        model = RegularizedMLPClassifier((4,), solver=first, random_state=0)
+        model.partial_fit(X, y, classes=[0, 1])
+        model.set_params(solver=second).partial_fit(X, y)
+        assert (model._optimizer_state["second"] is None) == (second == "sgd")
+        fresh = RegularizedMLPClassifier((4,), solver=second, random_state=0)
+        fresh.partial_fit(X, y, classes=[0, 1])
+        assert model._optimizer_state["step"] == fresh._optimizer_state["step"]
