@@ -10,6 +10,7 @@ activation's *output*, so the pre-activation never has to be stored.
 import numpy as np
 from numba import njit
 
+from ._compile import JIT as _JIT
 from ._math import as_one_row, exp, tanh
 from ._random import dropout_threshold, dropout_word
 
@@ -28,8 +29,6 @@ ACTIVATIONS = {
 # Glorot's uniform bound is sqrt(factor / (fan_in + fan_out)); sklearn uses 2 for the
 # logistic and 6 otherwise, and the initial weights must be drawn as sklearn draws them.
 INIT_FACTORS = {"identity": 6.0, "logistic": 2.0, "tanh": 6.0, "relu": 6.0}
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 def smooth_marker(code):

@@ -15,6 +15,7 @@ gradient of the sum).
 import numpy as np
 from numba import njit
 
+from ._compile import JIT as _JIT
 from ._math import as_one_row, exp
 
 SQUARED_ERROR = 0
@@ -35,8 +36,6 @@ OUT_ACTIVATIONS = {
     LOG_LOSS: "softmax",
     BINARY_LOG_LOSS: "logistic",
 }
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)

@@ -34,7 +34,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
+from ._compile import JIT as _JIT
 
 
 @intrinsic

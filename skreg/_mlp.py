@@ -3,8 +3,8 @@
 This module owns parameters and their validation, labels, sample and class weights,
 the loop over epochs (convergence, early stopping, learning-rate schedules, verbose
 output, the non-finite check) and the fitted attributes. It does no array arithmetic
-of its own beyond bookkeeping: the maths is in the kernel modules, reached through
-``_training``.
+of its own beyond bookkeeping: the maths is in the kernel modules (``_gradient``,
+``_epoch``, ``_forward``).
 """
 
 import threading
@@ -49,25 +49,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _training
+from . import _parallel
 from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
+from ._compile import collecting_young_while_compiling
+from ._epoch import HALVES_MIN_WORK, half_rows, run_epoch
+from ._forward import forward
+from ._gradient import batch_objective_gradient, total_penalty
 from ._interrupts import deferred_interrupts
+from ._layout import Layout, TrainConfig
 from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
 from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
+from ._parallel import EpochWorkers, one_blas_thread
 from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
 from ._state import check_layers, check_state, restore_state
-from ._training import (
-    EpochWorkers,
-    Layout,
-    TrainConfig,
-    batch_objective_gradient,
-    collecting_young_while_compiling,
-    forward,
-    half_rows,
-    one_blas_thread,
-    run_epoch,
-    total_penalty,
-)
 from ._version import __version__
 
 try:  # scikit-learn 1.9 added the callback API; before it, fits take no callbacks
@@ -822,9 +816,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         gather = bool(self.shuffle or self.input_dropout > 0 or self.noise_std > 0)
         kernel_X = self._kernel_input(X)
         # A fit whose batches are not tiny splits each in two halves, which two
-        # threads share (``_training.run_epoch_halves``); each half has buffers of
+        # threads share (``_epoch.run_epoch_halves``); each half has buffers of
         # its own.
-        halves = batch_size * int(layout.coef_offsets[-1]) >= _training.HALVES_MIN_WORK
+        halves = batch_size * int(layout.coef_offsets[-1]) >= HALVES_MIN_WORK
         planned = half_rows(batch_size) if halves else batch_size
         # Relu units keep no dropout factors: their outputs after dropout give
         # the backward pass all it needs (``_activations.relu_dropout``).
@@ -838,7 +832,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         rows = np.empty((*copies, planned), dtype=np.int64)
         if workers is None:
             workers = EpochWorkers()
-        workers.threads = _training.available_threads() if halves else 1
+        workers.threads = _parallel.available_threads() if halves else 1
 
         state = self._optimizer_state
         if state is not None and (state["second"] is None) == (self.solver == "adam"):
@@ -1360,7 +1354,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             work = n_samples * sum(W.size for W in coefs)
             most = min(n_chunks, work // _THREAD_WORK)
             if most > 1 and threads is None:
-                threads = _training.available_threads()
+                threads = _parallel.available_threads()
             threads = most if threads is None else min(threads, most)
             if threads <= 1:
                 finite = forward(X, coefs, intercepts, *arguments, output, check_finite)

@@ -21,6 +21,7 @@ the soft threshold, and equal steps give the closed form.
 import numpy as np
 from numba import njit
 
+from ._compile import JIT as _JIT
 from ._penalties import (
     group_share,
     group_shrink,
@@ -33,8 +34,6 @@ SGD = 0
 ADAM = 1
 
 OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)

@@ -1,117 +1,242 @@
-"""Two workers that share one training epoch: a spin barrier between nogil kernels.
+"""Thread policy: the BLAS at one thread, the threads at hand, an epoch's two workers.
 
-An epoch of a large network can run on two threads: each computes the gradient of
-half of every batch, then updates half of the parameters (see
-``_training.run_epoch_halves``). Between those phases each waits for the other at a
-barrier: a counter per worker, raised with a release store and watched with
-acquire loads, so what one worker wrote before the barrier is visible to the other
-after it. The phases of a batch take hundreds of microseconds, too short to sleep
-and wake a thread, so the waiting worker spins; after ``SPINS`` turns it yields
-its core at each turn instead (``sched_yield``, on POSIX systems): the other worker
-may be waiting for a core, held by a thread that spins itself, such as an idle
-BLAS thread.
-
-The counters live in an int64 array of ``FLAGS_SIZE`` entries, one cache line
-apart, so the two never share a line.
+A multi-threaded BLAS may round some entries by its thread count, so every product
+of a fit, and of a large prediction, runs on one BLAS thread (``one_blas_thread``);
+a fit's own threads share an epoch's work in a way fixed by the problem alone
+(``EpochWorkers``), so results never depend on the threads at hand.
 """
 
 import os
-import platform
+import threading
 
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+import numba
+import numpy as np
+from threadpoolctl import ThreadpoolController
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
+from ._barrier import FLAGS_SIZE, STRIDE
+from ._epoch import run_epoch_halves
+from ._interrupts import deferred_interrupts
 
-# Entries between the two workers' counters: 64 bytes.
-STRIDE = 8
-FLAGS_SIZE = 2 * STRIDE
-# Turns of a waiting worker before it starts to yield: some tens of microseconds.
-SPINS = 1000
-
-_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
-
-
-def _pointer(context, builder, array_type, array, index):
-    view = context.make_array(array_type)(context, builder, array)
-    return cgutils.get_item_pointer(context, builder, array_type, view, [index])
+_threads = {"lock": threading.Lock(), "busy": False, "blas": None, "libraries": None}
+# Blocks of ``one_blas_thread`` under way in this process, and the BLAS's thread
+# counts from before the first of them, restored when the last one ends.
+_single = {"lock": threading.Lock(), "blocks": 0, "saved": None}
+_per_thread = threading.local()
 
 
-@intrinsic
-def _load_acquire(typingctx, array, index):
-    """``array[index]`` of an int64 array, read with acquire ordering."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
-        return None
+def _blas_controller():
+    """A cached ``ThreadpoolController`` of the BLAS libraries of the process."""
+    if _threads["blas"] is None:
+        # Numba's np.dot calls the BLAS behind scipy's Cython bindings: load it
+        # before the controller lists the libraries it can limit.
+        import scipy.linalg.cython_blas  # noqa: F401
 
-    def codegen(context, builder, signature, args):
-        pointer = _pointer(context, builder, signature.args[0], args[0], args[1])
-        return builder.load_atomic(pointer, "acquire", 8)
-
-    return types.int64(array, index), codegen
+        _threads["blas"] = ThreadpoolController().select(user_api="blas")
+    return _threads["blas"]
 
 
-@intrinsic
-def _store_release(typingctx, array, index, value):
-    """``array[index] = value`` in an int64 array, written with release ordering."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        pointer = _pointer(context, builder, signature.args[0], args[0], args[1])
-        value = context.cast(builder, args[2], signature.args[2], types.int64)
-        builder.store_atomic(value, pointer, "release", 8)
-        return context.get_dummy_value()
-
-    return types.void(array, index, value), codegen
+def _set_threads(controller, count):
+    # threadpoolctl ignores a thread's request for a process-wide pool while
+    # another thread "controls" it; the blocks below share the count by
+    # reference counting instead, so any thread may set it.
+    getattr(controller, "_real_set_num_threads", controller.set_num_threads)(count)
 
 
-@intrinsic
-def _spin_pause(typingctx):
-    """A hint to the processor that this thread is spinning (``pause`` on x86)."""
+def _kernels_blas(controllers):
+    """The controllers of the BLAS that Numba's ``np.dot`` calls: scipy's.
 
-    def codegen(context, builder, signature, args):
-        if _X86:
-            kind = ir.FunctionType(ir.VoidType(), [])
-            pause = cgutils.get_or_insert_function(
-                builder.module, kind, "llvm.x86.sse2.pause"
-            )
-            builder.call(pause, [])
-        return context.get_dummy_value()
-
-    return types.void(), codegen
-
-
-if os.name == "posix":
-    # Called by its name, which the linker finds in the C library: the compiled
-    # code holds no address, and stays in Numba's cache.
-    _sched_yield = types.ExternalFunction("sched_yield", types.int32())
-
-    @njit(**_JIT)
-    def _yield():
-        _sched_yield()
-
-else:  # pragma: no cover
-
-    @njit(**_JIT)
-    def _yield():
-        _spin_pause()
-
-
-@njit(**_JIT)
-def barrier(flags, worker, count):
-    """Wait until the other worker has also reached barrier number ``count``.
-
-    ``worker`` is 0 or 1; ``count`` rises by one at each barrier of an epoch and
-    ``flags`` holds zeros at its start.
+    NumPy's wheels bring a BLAS of their own, which the kernels never call, so a
+    fit leaves its thread count alone. Where no library lies within scipy's
+    installation (one BLAS shared by the environment), all of them.
     """
-    _store_release(flags, worker * STRIDE, count)
-    other = (1 - worker) * STRIDE
-    spins = 0
-    while _load_acquire(flags, other) < count:
-        if spins < SPINS:
-            spins += 1
-            _spin_pause()
-        else:
-            _yield()
+    import scipy
+
+    root = os.path.realpath(os.path.dirname(scipy.__file__))
+    # "scipy.libs" (Linux, Windows) and "scipy/.dylibs" (macOS) both start so.
+    ours = [c for c in controllers if os.path.realpath(c.filepath).startswith(root)]
+    return ours or list(controllers)
+
+
+def _blas_libraries():
+    if _threads.get("libraries") is None:
+        controllers = _kernels_blas(_blas_controller().lib_controllers)
+        # A BLAS on OpenMP takes its count per thread; the others, one for the
+        # process.
+        _threads["libraries"] = (
+            [c for c in controllers if c.threading_layer != "openmp"],
+            [c for c in controllers if c.threading_layer == "openmp"],
+        )
+    return _threads["libraries"]
+
+
+def _blas_threads():
+    shared, local = _blas_libraries()
+    counts = _single["saved"]  # one read, atomic: no lock a Ctrl-C could keep
+    if counts is None:
+        counts = [c.num_threads for c in shared]
+    counts = counts + getattr(_per_thread, "saved", [c.num_threads for c in local])
+    return min(counts, default=1)
+
+
+class one_blas_thread:
+    """Within the block, the BLAS calls of the kernels run on one thread.
+
+    A multi-threaded BLAS may split a product's work by its thread count, and
+    some of its kernels (OpenBLAS's Haswell and Prescott ones among them) then
+    round some entries differently, so results would depend on the machine's
+    threads. Blocks may overlap, in one thread or in several: the counts from
+    before the first are restored when the last ends, so that one fit's block
+    never ends another's early. Entering and leaving cannot be cut short by a
+    Ctrl-C, which would leave the BLAS at one thread for the rest of the process.
+    """
+
+    __slots__ = ("_counted", "_local")
+
+    def __init__(self):
+        self._counted = self._local = False
+
+    def __enter__(self):
+        try:
+            self._enter()
+            return self
+        except BaseException:
+            # Also a Ctrl-C that waited for the end of the entry: the block is
+            # not entered, so its exit would never run.
+            self.__exit__(None, None, None)
+            raise
+
+    def _enter(self):
+        shared, local = _blas_libraries()
+        with deferred_interrupts():
+            with _single["lock"]:
+                if _single["blocks"] == 0:
+                    saved = [c.num_threads for c in shared]
+                    for c, n in zip(shared, saved):
+                        if n != 1:
+                            _set_threads(c, 1)
+                    _single["saved"] = saved
+                _single["blocks"] += 1
+                self._counted = True
+            # The outermost block of this thread sets its per-thread counts.
+            if local and getattr(_per_thread, "saved", None) is None:
+                _per_thread.saved = [c.num_threads for c in local]
+                self._local = True
+                for c in local:
+                    _set_threads(c, 1)
+
+    def __exit__(self, kind, value, traceback):
+        shared, local = _blas_libraries()
+        with deferred_interrupts():
+            if self._local:
+                self._local = False
+                for c, n in zip(local, _per_thread.saved):
+                    _set_threads(c, n)
+                del _per_thread.saved
+            if self._counted:
+                self._counted = False
+                with _single["lock"]:
+                    _single["blocks"] -= 1
+                    if _single["blocks"] == 0:
+                        for c, n in zip(shared, _single["saved"]):
+                            if n != 1:
+                                _set_threads(c, n)
+                        _single["saved"] = None
+
+
+def available_threads():
+    """Threads an epoch or a prediction may use: the fewer of Numba's and the BLAS's.
+
+    joblib lowers both in its worker processes, Dask's workers the BLAS's, and
+    ``threadpoolctl.threadpool_limits`` the BLAS's within its block. Inside
+    ``one_blas_thread``, the BLAS's count is the one from before the block.
+    """
+    return min(numba.config.NUMBA_NUM_THREADS, _blas_threads())
+
+
+def _helper(arguments, flags, shared, errors):
+    try:
+        run_epoch_halves(*arguments, 1, flags, shared)
+    except BaseException as error:  # pragma: no cover - the kernel does not raise
+        errors.append(error)
+        # Past every barrier of the epoch, so the other worker cannot wait forever.
+        flags[STRIDE] = np.iinfo(np.int64).max
+
+
+class EpochWorkers:
+    """Runs the ``run_epoch_halves`` epochs of one fit on one or two threads.
+
+    ``epoch(arguments)`` is ``run_epoch_halves(*arguments, worker, flags, shared)``
+    on two threads when ``threads >= 2`` and no other fit of this process runs its
+    epoch on two threads at this moment (two such fits would spin against each
+    other for the cores): each then calls the BLAS single-threaded. The result is
+    the same either way. The helper thread is started at the first epoch on two
+    threads and waits for the next one, so that an epoch does not pay for the
+    start of a thread (about 80 microseconds, a twentieth of a small epoch);
+    ``close()`` ends it.
+    """
+
+    def __init__(self, threads=1):
+        self.threads = threads
+        self._helper = None
+        self._job = None
+        self._start = threading.Semaphore(0)
+        self._done = threading.Semaphore(0)
+        self._errors = []
+
+    def _serve(self):
+        while True:
+            self._start.acquire()
+            if self._job is None:
+                return
+            with one_blas_thread():
+                _helper(*self._job, self._errors)
+            self._done.release()
+
+    def close(self):
+        """End the helper thread, if one was started."""
+        with deferred_interrupts():
+            if self._helper is not None:
+                self._job = None
+                self._start.release()
+                self._helper.join()
+                self._helper = None
+
+    def epoch(self, arguments):
+        """One epoch: what ``run_epoch`` returns.
+
+        A Ctrl-C waits for the epoch's end: cut short, the hand-over could leave
+        the helper at a barrier for ever, or the two-thread mode held.
+        """
+        flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
+        shared = np.zeros(2 * STRIDE)
+        with deferred_interrupts():
+            with _threads["lock"]:
+                alone = self.threads >= 2 and not _threads["busy"]
+                if alone:
+                    _threads["busy"] = True
+            if not alone:
+                return run_epoch_halves(*arguments, -1, flags, shared)
+            try:
+                return self._epoch_on_two_threads(arguments, flags, shared)
+            finally:
+                with _threads["lock"]:
+                    _threads["busy"] = False
+
+    def _epoch_on_two_threads(self, arguments, flags, shared):
+        if self._helper is None:
+            helper = threading.Thread(target=self._serve, daemon=True)
+            try:
+                helper.start()
+            except RuntimeError:  # no thread to be had: one does it all
+                return run_epoch_halves(*arguments, -1, flags, shared)
+            self._helper = helper
+        self._job = (arguments, flags, shared)
+        self._start.release()
+        try:
+            result = run_epoch_halves(*arguments, 0, flags, shared)
+        finally:
+            flags[0] = np.iinfo(np.int64).max
+            self._done.acquire()
+        if self._errors:  # pragma: no cover
+            raise self._errors[0]
+        return result

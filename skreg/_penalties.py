@@ -32,6 +32,8 @@ kernels dispatch on.
 import numpy as np
 from numba import njit
 
+from ._compile import JIT as _JIT
+
 NONE = 0
 L2 = 1
 L1 = 2
@@ -46,8 +48,6 @@ PENALTIES = {
     "group_lasso": GROUP_LASSO,
     "sparse_group_lasso": SPARSE_GROUP_LASSO,
 }
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 def penalty_code(penalty):

@@ -10,7 +10,7 @@ regenerated instead of stored. The mixing function is SplitMix64's finalizer.
 import numpy as np
 from numba import njit
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
+from ._compile import JIT as _JIT
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)

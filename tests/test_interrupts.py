@@ -37,8 +37,10 @@ import skreg
 from skreg import (
     RegularizedMLPClassifier,
     RegularizedMLPClassifierCV,
+    _compile,
+    _epoch,
     _interrupts,
-    _training,
+    _parallel,
     regularization_path,
 )
 
@@ -89,9 +91,9 @@ def _process_state():
         "blas": [(i["filepath"], i["num_threads"]) for i in threadpool_info()],
         "gc": gc.get_threshold(),
         "sigint": signal.getsignal(signal.SIGINT),
-        "busy": _training._threads["busy"],
-        "blocks": (_training._single["blocks"], _training._single["saved"]),
-        "compiles": _training._collections["compiles"],
+        "busy": _parallel._threads["busy"],
+        "blocks": (_parallel._single["blocks"], _parallel._single["saved"]),
+        "compiles": _compile._collections["compiles"],
         "deferral": dict(_interrupts._deferral),
     }
 
@@ -214,7 +216,7 @@ def test_an_interrupted_fit_keeps_a_completed_epoch(halves, two_threads):
 
     if halves:
         # The fit runs its epochs on two threads.
-        assert batch * (10 * 128 + 128 + 128 + 1) >= _training.HALVES_MIN_WORK
+        assert batch * (10 * 128 + 128 + 128 + 1) >= _epoch.HALVES_MIN_WORK
     reference = _reference_states(make, lambda e: e.fit(X, y), epochs)
 
     def allowed(estimator):

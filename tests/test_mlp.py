@@ -29,7 +29,13 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
 from threadpoolctl import threadpool_limits
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp, _training
+from skreg import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    _epoch,
+    _mlp,
+    _parallel,
+)
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
@@ -513,15 +519,15 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     # Numba's or the BLAS's thread count is 1, by one.
     X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    assert 200 * (40 * 256 + 256 * 128 + 128 * 3) >= _training.HALVES_MIN_WORK
+    assert 200 * (40 * 256 + 256 * 128 + 128 * 3) >= _epoch.HALVES_MIN_WORK
     workers = []
-    kernel = _training.run_epoch_halves
+    kernel = _parallel.run_epoch_halves
 
     def spy(*arguments):
         workers.append(arguments[-3])
         return kernel(*arguments)
 
-    monkeypatch.setattr(_training, "run_epoch_halves", spy)
+    monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
     fits = []
     for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2)]:
         monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
@@ -549,16 +555,16 @@ def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
     # The helper waits between epochs: one thread for the whole fit, none left
     # running once the fit returns or fails.
     X, y = data
-    monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
     served = []
-    serve = _training.EpochWorkers._serve
+    serve = _parallel.EpochWorkers._serve
 
     def spy(self):
         served.append(threading.current_thread())
         return serve(self)
 
-    monkeypatch.setattr(_training.EpochWorkers, "_serve", spy)
+    monkeypatch.setattr(_parallel.EpochWorkers, "_serve", spy)
     params = dict(FAST, max_iter=4, tol=0.0, n_iter_no_change=10)
     with threadpool_limits(2):
         clf = RegularizedMLPClassifier(**params).fit(X, y)
@@ -566,7 +572,7 @@ def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
         assert len(served) == 1
         assert not served[0].is_alive()
 
-        epoch = _training.EpochWorkers.epoch
+        epoch = _parallel.EpochWorkers.epoch
         epochs = []
 
         def failing(self, arguments):
@@ -575,7 +581,7 @@ def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
                 raise RuntimeError("stop here")
             return epoch(self, arguments)
 
-        monkeypatch.setattr(_training.EpochWorkers, "epoch", failing)
+        monkeypatch.setattr(_parallel.EpochWorkers, "epoch", failing)
         served.clear()
         with pytest.raises(RuntimeError, match="stop here"):
             RegularizedMLPClassifier(**params).fit(X, y)
@@ -598,7 +604,7 @@ def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypa
         max_norm=2.0,
     )
     whole = RegularizedMLPClassifier(**params).fit(X, y)
-    monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
     halves = RegularizedMLPClassifier(**params).fit(X, y)
     assert whole.n_iter_ == halves.n_iter_
     pairs = zip(whole.coefs_ + whole.intercepts_, halves.coefs_ + halves.intercepts_)

@@ -17,6 +17,7 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
+from skreg._layout import Layout
 from skreg._optimizers import (
     adam_step,
     adaptive_decrease,
@@ -25,7 +26,6 @@ from skreg._optimizers import (
     sgd_step,
 )
 from skreg._penalties import PENALTIES, group_marker, penalty_code
-from skreg._training import Layout
 
 NAMES = [None, *PENALTIES]
 HYPOTHESIS = settings(max_examples=40, deadline=None)

@@ -1,52 +1,94 @@
-"""Tests of skreg._parallel: the spin barrier that two training workers meet at."""
+"""Tests of skreg._parallel: the BLAS at one thread, the threads at hand."""
 
 import threading
-import time
 
-import numpy as np
+import numba
 import pytest
-from numba import njit
+from threadpoolctl import threadpool_limits
 
-from skreg._parallel import FLAGS_SIZE, STRIDE, barrier
-
-
-@njit(nogil=True)
-def _lockstep(flags, worker, n_rounds, board, misses):
-    # Each round: write this worker's entry, meet, read the other's. Without the
-    # barrier's ordering the other's entry of this round could still be missing.
-    for k in range(1, n_rounds + 1):
-        board[k, worker] = k
-        barrier(flags, worker, 2 * k - 1)
-        if board[k, 1 - worker] != k:
-            misses[worker] += 1
-        # The second barrier of a round: no worker writes the next round's entry
-        # while the other still reads this one.
-        barrier(flags, worker, 2 * k)
+from skreg import _parallel
+from skreg._parallel import available_threads, one_blas_thread
 
 
-@pytest.mark.parametrize("late", [0.0, 0.05], ids=["together", "one-late"])
-def test_barrier_orders_the_workers_writes_and_reads(late):
-    n_rounds = 2000
-    flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
-    board = np.zeros((n_rounds + 1, 2), dtype=np.int64)
-    misses = np.zeros(2, dtype=np.int64)
-    _lockstep(np.zeros(FLAGS_SIZE, dtype=np.int64), 0, 0, board, misses)
-
-    def late_worker():
-        # A partner that arrives late: the first worker spins, then yields.
-        time.sleep(late)
-        _lockstep(flags, 1, n_rounds, board, misses)
-
-    helper = threading.Thread(target=late_worker)
-    helper.start()
-    _lockstep(flags, 0, n_rounds, board, misses)
-    helper.join()
-    assert misses.tolist() == [0, 0]
-    np.testing.assert_array_equal(board[1:, 0], np.arange(1, n_rounds + 1))
-    np.testing.assert_array_equal(board[1:, 1], np.arange(1, n_rounds + 1))
-    assert flags[0] == flags[STRIDE] == 2 * n_rounds
+def _blas_thread_counts():
+    """The thread counts of the BLAS the kernels call (scipy's)."""
+    shared, local = _parallel._blas_libraries()
+    return [c.num_threads for c in shared + local]
 
 
-def test_counters_are_a_cache_line_apart():
-    assert STRIDE * np.dtype(np.int64).itemsize >= 64
-    assert FLAGS_SIZE >= 2 * STRIDE
+def _other_blas_thread_counts():
+    """Those of the process's other BLAS libraries (NumPy's own, in wheels)."""
+    ours = {id(c) for c in sum(_parallel._blas_libraries(), [])}
+    controllers = _parallel._blas_controller().lib_controllers
+    return [c.num_threads for c in controllers if id(c) not in ours]
+
+
+def test_one_blas_thread_leaves_the_other_blas_libraries_alone():
+    # NumPy's wheels carry a BLAS of their own, which the kernels never call: a
+    # fit must not change the threads of a product in the user's other threads.
+    with threadpool_limits(2):
+        others = _other_blas_thread_counts()
+        assert _blas_thread_counts()
+        with one_blas_thread():
+            assert set(_blas_thread_counts()) == {1}
+            assert _other_blas_thread_counts() == others
+
+
+def test_one_blas_thread_limits_every_blas_until_the_last_block_ends(monkeypatch):
+    # Two fits in two threads: the first to end its block must not give the
+    # other's products their threads back.
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        assert before and set(before) == {2}
+        entered, leave = threading.Event(), threading.Event()
+
+        def other_fit():
+            with one_blas_thread():
+                entered.set()
+                leave.wait()
+
+        worker = threading.Thread(target=other_fit)
+        with one_blas_thread():
+            assert set(_blas_thread_counts()) == {1}
+            # The threads a fit may take are those from before the block.
+            assert available_threads() == 2
+            worker.start()
+            entered.wait()
+        assert set(_blas_thread_counts()) == {1}
+        leave.set()
+        worker.join()
+        assert _blas_thread_counts() == before
+        assert available_threads() == 2
+
+
+def test_one_blas_thread_restores_the_counts_after_an_error():
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        with pytest.raises(RuntimeError, match="inside"):
+            with one_blas_thread():
+                with one_blas_thread():
+                    raise RuntimeError("inside")
+        assert _blas_thread_counts() == before
+    with threadpool_limits(1):
+        with one_blas_thread():
+            assert available_threads() == 1
+
+
+def test_one_blas_thread_limits_from_any_thread():
+    # The thread that set the BLAS's count last (here this one) is the only one
+    # threadpoolctl lets set it; a fit in another thread must still get one
+    # BLAS thread, and give the count back.
+    with threadpool_limits(2):
+        before = _blas_thread_counts()
+        seen = []
+
+        def fit_in_a_thread():
+            with one_blas_thread():
+                seen.append(_blas_thread_counts())
+            seen.append(_blas_thread_counts())
+
+        worker = threading.Thread(target=fit_in_a_thread)
+        worker.start()
+        worker.join()
+        assert seen == [[1] * len(before), before]

@@ -32,6 +32,8 @@ from numpy.testing import assert_allclose
 from scipy.special import expit, softmax, xlogy
 
 from skreg._activations import ACTIVATIONS, IDENTITY, dropout_derivative, smooth_marker
+from skreg._gradient import batch_objective_gradient
+from skreg._layout import Layout, TrainConfig
 from skreg._losses import LOSSES
 from skreg._optimizers import OPTIMIZERS, adam_step, sgd_step
 from skreg._penalties import (
@@ -43,7 +45,6 @@ from skreg._penalties import (
     soft_threshold,
 )
 from skreg._random import dropout_scale, stream_key
-from skreg._training import Layout, TrainConfig, batch_objective_gradient
 
 PENALTY_NAMES = [None, *PENALTIES]
 DTYPES = [np.float64, np.float32]

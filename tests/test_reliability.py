@@ -28,7 +28,7 @@ from sklearn.exceptions import (
 )
 
 import skreg
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp, _training
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
@@ -360,7 +360,7 @@ def test_fits_in_parallel_threads_equal_sequential_fits(data, halves, monkeypatc
     # With every batch in two halves, one fit at a time takes a second thread and
     # the others run both halves on their own thread: all get the same models.
     if halves:
-        monkeypatch.setattr(_training, "HALVES_MIN_WORK", 0)
+        monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
     X, y = data
     sequential = [_fit(params, X, y) for params in _CONFIGS]
     with ThreadPoolExecutor(max_workers=4) as pool:

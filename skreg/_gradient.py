@@ -1,0 +1,497 @@
+"""One minibatch's objective and gradient: the forward and backward pass of training.
+
+``X`` reaches the kernels either dense (``X`` 2-D; ``indptr``, ``indices`` and
+``data`` None) or as the three arrays of a CSR matrix (``X`` None). Options that a fit
+may not use are passed as None when off: the CSR arrays and the dropout rates. Numba
+prunes a branch on ``x is None`` when it compiles, so a fit compiles only the code
+paths it runs.
+"""
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._activations import (
+    RELU,
+    bias_activation,
+    dropout_derivative,
+    multiply_derivative,
+    multiply_relu_kept,
+    relu_dropout,
+)
+from ._compile import JIT as _JIT
+from ._losses import bias_output_activation, loss_and_delta
+from ._math import matrix_view
+from ._optimizers import block_part
+from ._penalties import group_norms, group_share, l2_share, value_from_sums
+from ._penalties import value as penalty_value
+from ._random import dropout_factor, normal, stream_key
+
+# Stream number of the input noise, past the dropout streams (one per layer).
+_NOISE_STREAM = 1 << 20
+
+
+@intrinsic
+def _prefetch(typingctx, array, row, column):
+    """A hint to fetch the cache line of ``array[row, column]`` (2-D) into cache.
+
+    Only a hint: it never faults, whatever the address, and changes no result.
+    """
+    if not (isinstance(array, types.Array) and array.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        kind = signature.args[0]
+        view = context.make_array(kind)(context, builder, args[0])
+        indices = [
+            context.cast(builder, value, signature.args[i + 1], types.intp)
+            for i, value in enumerate(args[1:])
+        ]
+        pointer = cgutils.get_item_pointer(context, builder, kind, view, indices)
+        i32 = ir.IntType(32)
+        hint = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
+        fetch = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+        # A read, kept in every cache level, of data (not instructions).
+        builder.call(fetch, [pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, row, column), codegen
+
+
+# Rows a gather runs ahead of its copy with prefetches: enough for a row read from
+# memory to arrive before its turn, few enough to leave it in the nearest cache.
+_AHEAD = 32
+
+
+# Reassociation lets LLVM vectorize the two sums of the penalty value, which change
+# in their last bits only; the gradient's arithmetic has nothing to reassociate.
+@njit(fastmath={"reassoc"}, **_JIT)
+def _scale_add(g, scale, w, alpha):
+    """``g = g * scale + alpha * w``; returns ``(sum(w**2), sum(|w|))``.
+
+    The data term's mean, the smooth penalty's gradient and the sums the penalty's
+    value needs, in one vectorized pass over the weights.
+    """
+    squares = 0.0
+    absolutes = 0.0
+    for i in range(g.shape[0]):
+        v = w[i]
+        g[i] = g[i] * scale + alpha * v
+        x = float(v)
+        squares += x * x
+        absolutes += abs(x)
+    return squares, absolutes
+
+
+# Numba prunes a branch on ``x is None`` only where ``x`` is an argument, not a field
+# of one: the marker is passed on as an argument here.
+@njit(**_JIT)
+def _group_norms(W, grouped):
+    """``group_norms(W)``; compiled only when ``grouped`` is not None."""
+    if grouped is not None:
+        return group_norms(W)
+    return 0.0
+
+
+# The helpers below hold the code paths that only some fits take (CSR input, input
+# dropout and noise, hidden dropout). Called under a guard on an argument that is
+# None when the path is off, they are compiled only by the fits that take it, and
+# they keep the inlined ``data_gradient`` small: Numba copies an inlined function's
+# code for each caller, at a cost that grows faster than its length.
+
+
+@njit(**_JIT)
+def _sparse_input(data, k, dropout, rate, key, index):
+    """Entry ``k`` of the CSR data, times its input-dropout factor when inputs drop.
+
+    The forward and the backward pass draw the same factor for the same entry.
+    """
+    v = data[k]
+    if dropout is not None:
+        if rate > 0.0:
+            v *= dropout_factor(key, index, rate)
+    return v
+
+
+@njit(**_JIT)
+def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, first):
+    """``Z = X[rows] @ W`` for CSR ``X``; input dropout as ``_sparse_input``.
+
+    Entry ``(r, j)`` of the batch has the dropout index ``first + r * n_in + j``.
+    """
+    n_in, n_out = W.shape
+    Z[:] = 0.0
+    for r in range(Z.shape[0]):
+        row = rows[r]
+        for k in range(indptr[row], indptr[row + 1]):
+            j = indices[k]
+            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            for h in range(n_out):
+                Z[r, h] += v * W[j, h]
+
+
+@njit(**_JIT)
+def _sparse_transposed_product(
+    indptr, indices, data, rows, delta, G, dropout, rate, key, first
+):
+    """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
+    n_in, n_out = G.shape
+    G[:] = 0.0
+    for r in range(delta.shape[0]):
+        row = rows[r]
+        for k in range(indptr[row], indptr[row + 1]):
+            j = indices[k]
+            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            for h in range(n_out):
+                G[j, h] += v * delta[r, h]
+
+
+@njit(**_JIT)
+def _perturb_input(A0, rate, key, noise_std, noise_key, first):
+    """In place: input dropout (``rate > 0``), then Gaussian noise (``noise_std``).
+
+    Entry ``(r, j)`` of the batch draws index ``first + r * n_in + j`` of each
+    stream.
+    """
+    size, n_in = A0.shape
+    if rate > 0.0:
+        for r in range(size):
+            for j in range(n_in):
+                A0[r, j] *= dropout_factor(key, first + r * n_in + j, rate)
+    if noise_std > 0.0:
+        for r in range(size):
+            for j in range(n_in):
+                A0[r, j] += noise_std * normal(noise_key, first + r * n_in + j)
+
+
+@njit(**_JIT)
+def _drop_hidden(Z, work, factors, activation, rate, key, offset):
+    """Dropout on a hidden layer's output ``Z``, in place (``rate > 0``).
+
+    Relu units need no stored factors (``relu_dropout``); the others keep ``f'(z)``
+    times the dropout factor in the block of ``work`` that starts at ``factors``,
+    so the backward pass needs neither the mask nor the activation before dropout
+    (``dropout_derivative``).
+    """
+    if activation == RELU:
+        relu_dropout(Z, rate, key, offset)
+    else:
+        D = matrix_view(work, factors, Z.shape[0], Z.shape[1])
+        dropout_derivative(Z, D, activation, rate, key, offset)
+
+
+@njit(**_JIT)
+def _multiply_dropped(A, delta, work, factors, activation, rate, sums):
+    """``multiply_derivative`` behind ``_drop_hidden``: ``delta *= factor * f'``."""
+    if activation == RELU:
+        keep = A.dtype.type(1.0 / (1.0 - rate))
+        multiply_relu_kept(A, delta, keep, sums)
+    else:
+        D = matrix_view(work, factors, delta.shape[0], delta.shape[1])
+        sums[:] = 0
+        for r in range(delta.shape[0]):
+            for h in range(delta.shape[1]):
+                d = delta[r, h] * D[r, h]
+                delta[r, h] = d
+                sums[h] += d
+
+
+# Inlined into its jitted callers (the epoch kernels) before typing: compiled as a
+# callee of its own, its code was optimised and turned into machine code twice,
+# once on its own and once inside the epoch kernel, about a sixth of a cold first
+# fit. Inlining the smaller kernels as well costs more typing than it saves: Numba
+# types every inlined copy anew.
+@njit(inline="always", **_JIT)
+def data_gradient(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    start,
+    stop,
+    offset,
+    rows,
+    params,
+    grad,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    dropout,
+    work,
+    work_offsets,
+    cfg,
+    step,
+):
+    """Weighted loss sum of some samples of a batch, and its gradient's sums.
+
+    The samples are ``order[start:stop]`` (or ``start:stop`` when ``order`` is
+    empty), the rows ``offset`` onwards of their batch: ``offset`` (even) places
+    them in the batch's dropout and noise streams. ``rows`` is an int64 buffer of at
+    least ``stop - start`` entries that receives their indices. Returns ``(loss
+    sum, sum of sample weights)`` and writes into ``grad`` the data term's gradient
+    before it is divided by the batch's weight: each weight matrix's ``A.T @
+    delta`` and each intercept's column sums of ``delta``. ``step`` keys the
+    dropout streams.
+    Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
+    input block: the caller plans one whenever ``order`` is non-empty, or input
+    dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
+    """
+    n_layers = units.shape[0]
+    size = stop - start
+    shuffled = order.shape[0] > 0
+    # The sample index of each batch row, written into a buffer the caller
+    # allocated once, so no batch allocates.
+    for r in range(size):
+        rows[r] = order[start + r] if shuffled else start + r
+
+    # ---- input layer: the first product, dense or CSR
+    n_in = units[0]
+    n_hidden = units[1]
+    W0 = matrix_view(params, coef_offsets[0], n_in, n_hidden)
+    Z1 = matrix_view(work, work_offsets[0, 1], size, n_hidden)
+    # Stream and block arguments are passed as int64 values, not constants: a
+    # constant argument compiles a specialization of its own.
+    # ``dropout`` is None when the fit draws no random numbers at all (no dropout
+    # of any kind, no input noise): then none of that code is compiled.
+    input_rate = cfg.input_dropout
+    input_key = np.uint64(0)
+    if dropout is not None:
+        input_key = stream_key(cfg.seed, step, np.int64(0))
+    first = offset * n_in
+    gathered = work_offsets[0, 1] > work_offsets[0, 0]
+    # Two guards rather than if / else: Numba prunes a branch only on a None
+    # argument, so each path is guarded by the argument that is None without it.
+    if indptr is not None:
+        _sparse_product(
+            indptr, indices, data, rows, W0, Z1, dropout, input_rate, input_key, first
+        )
+    if X is not None:
+        if gathered:
+            A0 = matrix_view(work, work_offsets[0, 0], size, n_in)
+            # An explicit loop: a row-slice assignment costs about three times as
+            # much.
+            for r in range(size):
+                row = rows[r]
+                # Shuffled rows are scattered over X: read in turn, each would
+                # wait for memory. Fetched some rows ahead (into the next batch
+                # near the end), they arrive before their turn. Three hints cover
+                # a row of up to three cache lines; a loop or a helper kernel
+                # would add to a cold fit's compile time.
+                if shuffled and start + r + _AHEAD < order.shape[0]:
+                    ahead = order[start + r + _AHEAD]
+                    _prefetch(X, ahead, 0)
+                    _prefetch(X, ahead, n_in // 2)
+                    _prefetch(X, ahead, n_in - 1)
+                for j in range(n_in):
+                    A0[r, j] = X[row, j]
+            if dropout is not None:
+                noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
+                _perturb_input(
+                    A0, input_rate, input_key, cfg.noise_std, noise_key, first
+                )
+        else:
+            A0 = X[start:stop]
+        np.dot(A0, W0, Z1)
+
+    # ---- forward through the layers
+    for layer in range(n_layers - 1):
+        n_out = units[layer + 1]
+        Z = matrix_view(work, work_offsets[0, layer + 1], size, n_out)
+        if layer > 0:
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
+            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(A, W, Z)
+        b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+        if layer + 1 < n_layers - 1:
+            bias_activation(Z, b, cfg.activation, cfg.smooth)
+            # Nested, so that a fit without dropout compiles none of it.
+            if dropout is not None:
+                rate = dropout[layer]
+                if rate > 0.0:
+                    key = stream_key(cfg.seed, step, layer + 1)
+                    factors = work_offsets[2, layer + 1]
+                    _drop_hidden(
+                        Z, work, factors, cfg.activation, rate, key, offset * n_out
+                    )
+        else:
+            bias_output_activation(Z, b, cfg.loss)
+
+    # ---- loss and the error at the output
+    n_outputs = units[n_layers - 1]
+    P = matrix_view(work, work_offsets[0, n_layers - 1], size, n_outputs)
+    delta = matrix_view(work, work_offsets[1, n_layers - 1], size, n_outputs)
+    loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
+    weight_sum = 0.0
+    for r in range(size):
+        weight_sum += sample_weight[rows[r]]
+
+    # ---- backward
+    for layer in range(n_layers - 2, -1, -1):
+        n_out = units[layer + 1]
+        delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
+        G = matrix_view(grad, coef_offsets[layer], units[layer], n_out)
+        if layer == 0:
+            if indptr is not None:
+                _sparse_transposed_product(
+                    indptr,
+                    indices,
+                    data,
+                    rows,
+                    delta,
+                    G,
+                    dropout,
+                    input_rate,
+                    input_key,
+                    first,
+                )
+            if X is not None:
+                np.dot(A0.T, delta, G)
+        else:
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
+            np.dot(A.T, delta, G)
+        if layer == n_layers - 2:
+            # Hidden layers' intercept gradients are summed in the pass that
+            # applies the activation's derivative, below.
+            gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
+            gb[:] = 0
+            for r in range(size):
+                for h in range(n_out):
+                    gb[h] += delta[r, h]
+        if layer > 0:
+            previous = matrix_view(work, work_offsets[1, layer], size, units[layer])
+            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
+            np.dot(delta, W.T, previous)
+            sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
+            rate = 0.0 if dropout is None else dropout[layer - 1]
+            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
+            if rate > 0.0:
+                # Pruned when the fit compiles without dropout.
+                if dropout is not None:
+                    factors = work_offsets[2, layer]
+                    _multiply_dropped(
+                        A, previous, work, factors, cfg.activation, rate, sums
+                    )
+            else:
+                multiply_derivative(A, previous, cfg.activation, sums)
+    return loss_sum, weight_sum
+
+
+# Inlined as data_gradient is: compiled on its own, it cost a cold first fit about
+# a tenth more compile time.
+@njit(inline="always", **_JIT)
+def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, part):
+    """From ``data_gradient``'s sums to the objective's gradient; the penalty value.
+
+    Multiplies the sums by ``inverse`` (one over the batch's weight) and adds the
+    smooth part of the penalty's gradient, on the entries of ``part`` (None for
+    all, or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that
+    part's weights (the two parts' penalties add up to the whole).
+    """
+    cast = params.dtype.type
+    l2 = l2_share(cfg.penalty, cfg.l1_ratio)
+    group = group_share(cfg.penalty, cfg.l1_ratio)
+    penalty = 0.0
+    n_matrices = coef_offsets.shape[0] - 1
+    for layer in range(n_matrices - 1, -1, -1):
+        if part is None:
+            start, stop = coef_offsets[layer], coef_offsets[layer + 1]
+        else:
+            start, stop = block_part(params, units, coef_offsets, layer, part)
+        g = grad[start:stop]
+        w = params[start:stop]
+        squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
+        groups = 0.0
+        if group > 0.0:
+            n_out = units[layer + 1]
+            W = matrix_view(params, start, (stop - start) // n_out, n_out)
+            groups = _group_norms(W, cfg.grouped)
+        penalty += value_from_sums(
+            squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
+        )
+    if part is None:
+        start, stop = coef_offsets[n_matrices], grad.size
+    else:
+        start, stop = block_part(params, units, coef_offsets, n_matrices, part)
+    for i in range(start, stop):
+        grad[i] *= inverse
+    return penalty
+
+
+@njit(**_JIT)
+def batch_objective_gradient(
+    X,
+    indptr,
+    indices,
+    data,
+    Y,
+    sample_weight,
+    order,
+    start,
+    stop,
+    rows,
+    params,
+    grad,
+    units,
+    coef_offsets,
+    intercept_offsets,
+    alphas,
+    dropout,
+    work,
+    work_offsets,
+    cfg,
+    step,
+):
+    """Objective of one batch and its gradient, written into ``grad``.
+
+    The batch is samples ``order[start:stop]`` (or ``start:stop`` when ``order`` is
+    empty), as in ``data_gradient``. Returns ``(mean_loss + penalty, sum of sample
+    weights)``, the objective being that batch's weighted mean loss plus the whole
+    penalty, and ``grad`` its gradient (smooth part of the penalty only). ``step``
+    keys the dropout streams.
+    """
+    loss_sum, weight_sum = data_gradient(
+        X,
+        indptr,
+        indices,
+        data,
+        Y,
+        sample_weight,
+        order,
+        start,
+        stop,
+        np.int64(0),
+        rows,
+        params,
+        grad,
+        units,
+        coef_offsets,
+        intercept_offsets,
+        dropout,
+        work,
+        work_offsets,
+        cfg,
+        step,
+    )
+    # A batch whose samples all weigh zero has no data term (its loss and errors are
+    # zero): it contributes the penalty alone, instead of 0 / 0.
+    normalizer = weight_sum if weight_sum > 0.0 else 1.0
+    inverse = params.dtype.type(1.0 / normalizer)
+    penalty = finish_gradient(
+        grad, params, units, coef_offsets, alphas, cfg, inverse, None
+    )
+    return loss_sum / normalizer + penalty, weight_sum
+
+
+@njit(**_JIT)
+def total_penalty(params, units, coef_offsets, alphas, cfg):
+    """Penalty value summed over the weight matrices."""
+    total = 0.0
+    for layer in range(coef_offsets.shape[0] - 1):
+        W = matrix_view(params, coef_offsets[layer], units[layer], units[layer + 1])
+        total += penalty_value(W, alphas[layer], cfg.penalty, cfg.l1_ratio)
+    return total
