@@ -7,26 +7,18 @@ of its own beyond bookkeeping: the maths is in the kernel modules (``_gradient``
 ``_epoch``, ``_forward``).
 """
 
-import threading
-import time
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
     _fit_context,
-    clone,
-    is_classifier,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import (
@@ -42,26 +34,23 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
-from . import _parallel
-from ._activations import ACTIVATIONS, INIT_FACTORS, bias_activation, smooth_marker
+from ._activations import ACTIVATIONS, INIT_FACTORS, smooth_marker
 from ._compile import collecting_young_while_compiling
-from ._epoch import HALVES_MIN_WORK, half_rows, run_epoch
-from ._forward import forward
-from ._gradient import batch_objective_gradient, total_penalty
-from ._interrupts import deferred_interrupts
+from ._full_batch import fit_lbfgs
 from ._layout import Layout, TrainConfig
-from ._losses import LOSSES, OUT_ACTIVATIONS, bias_output_activation, loss_and_delta
-from ._optimizers import OPTIMIZERS, adaptive_decrease, invscaling_rate
+from ._losses import LOSSES, OUT_ACTIVATIONS
+from ._optimizers import OPTIMIZERS
 from ._parallel import EpochWorkers, one_blas_thread
 from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
-from ._state import check_layers, check_state, restore_state
+from ._prediction import predict_output
+from ._state import check_state, restore_state
+from ._stochastic import fit_stochastic
 from ._version import __version__
 
 try:  # scikit-learn 1.9 added the callback API; before it, fits take no callbacks
@@ -72,37 +61,11 @@ except ImportError:  # pragma: no cover
         pass
 
 
-try:  # scipy renamed L-BFGS-B's verbosity option; sklearn keeps the shim
-    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
-except ImportError:  # pragma: no cover
-
-    def _get_additional_lbfgs_options_dict(key, value):
-        return {key: value}
-
-
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-# Rows per chunk when a gradient is summed over the whole data set.
-_GRADIENT_CHUNK = 4096
 
 # The layout of a saved estimator's state. Raise it when a release changes what
 # __getstate__ holds, and teach __setstate__ to read the older formats.
 _STATE_FORMAT = 1
-# Rows per chunk when predicting: memory stays bounded on large inputs, and in the
-# compiled path a chunk's hidden blocks stay in cache between a product and the
-# activation. The interpreted path (sparse or non-C-ordered X) pays a few
-# microseconds of dispatch per call, so it takes larger chunks.
-_PREDICT_CHUNK = 512
-_INTERPRETED_CHUNK = 2048
-# Predictions of at least this many multiply-adds run with a one-threaded BLAS:
-# OpenBLAS splits no product below 65536 * 4 (its GEMM_MULTITHREAD_THRESHOLD), so
-# smaller ones are one-threaded anyway, and a row's prediction never depends on
-# the thread count.
-_SERIAL_BLAS_WORK = 1 << 18
-# Predictions of at least this many multiply-adds per thread share their chunks
-# among threads of their own: a thread's start costs tens of microseconds.
-_THREAD_WORK = 1 << 22
-_EMPTY_INT = np.zeros(0, dtype=np.int64)
 # The hidden activations in NumPy, for the constants prune() folds away.
 _NUMPY_ACTIVATIONS = {
     "identity": lambda z: z,
@@ -110,31 +73,6 @@ _NUMPY_ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0),
 }
-
-
-# scikit-learn's line for each epoch, and what verbose >= 2 adds to it.
-_EPOCH_LINE = "Iteration %d, loss = %.8f"
-_EPOCH_DETAILS = (
-    ", penalty = %.4e, validation loss = %s, zero fraction = %.4f, "
-    "active units = %s, learning rate = %.4g, time = %.4f s"
-)
-
-
-def _weight_sparsity(params, layout):
-    """``(fraction of zero weights, active hidden units, hidden units)``.
-
-    The fraction is over the entries of every weight matrix, intercepts excluded.
-    A hidden unit is active when its incoming column and its outgoing row both
-    hold a nonzero weight; the counts are summed over the hidden layers.
-    """
-    n_coefs = int(layout.coef_offsets[-1])
-    zero_fraction = 1.0 - np.count_nonzero(params[:n_coefs]) / max(n_coefs, 1)
-    coefs, _ = layout.unpack(params)
-    active = sum(
-        int(np.count_nonzero(W_in.any(axis=0) & W_out.any(axis=1)))
-        for W_in, W_out in zip(coefs[:-1], coefs[1:])
-    )
-    return zero_fraction, active, int(layout.units[1:-1].sum())
 
 
 def _scaled_sample_weight(sample_weight):
@@ -540,11 +478,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
 
         if self.solver == "lbfgs":
-            params = self._fit_lbfgs(
-                X, Y, sample_weight, params, layout, alphas, dropout, hooks
+            params = fit_lbfgs(
+                self, X, Y, sample_weight, params, layout, alphas, dropout, hooks
             )
         else:
-            params = self._fit_stochastic(
+            params = fit_stochastic(
+                self,
                 X,
                 Y,
                 y_labels,
@@ -677,598 +616,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             )
         return np.ascontiguousarray(X), None, None, None
 
-    def _fit_lbfgs(
-        self, X, Y, sample_weight, params, layout, alphas, dropout, hooks=None
-    ):
-        cfg = self._config(X.dtype, 0)
-        n_samples = X.shape[0]
-        kernel_X = self._kernel_input(X)
-        offsets, size = layout.work_offsets(n_samples, False, dropout)
-        work = np.empty(size, dtype=X.dtype)
-        grad = np.empty_like(params)
-        rows = np.empty(n_samples, dtype=np.int64)
-
-        def objective_and_gradient(packed):
-            params[:] = packed
-            objective, _ = batch_objective_gradient(
-                *kernel_X,
-                Y,
-                sample_weight,
-                _EMPTY_INT,
-                0,
-                n_samples,
-                rows,
-                params,
-                grad,
-                layout.units,
-                layout.coef_offsets,
-                layout.intercept_offsets,
-                alphas,
-                self._kernel_dropout(dropout),
-                work,
-                offsets,
-                cfg,
-                0,
-            )
-            return objective, grad.astype(np.float64)
-
-        callback = None
-        if hooks is not None:
-            # scipy calls ``callback`` at the end of each step: it ends that step
-            # and begins the next, so the step begun last never runs.
-            hooks.begin("iteration", params)
-
-            def callback(xk):
-                hooks.end(xk)
-                hooks.begin("iteration", xk)
-
-        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        result = scipy.optimize.minimize(
-            objective_and_gradient,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
-            },
-            callback=callback,
-        )
-        if hooks is not None:
-            hooks.abandon()
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
-        params = result.x.astype(X.dtype)
-        if not np.all(np.isfinite(params)):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
-        return params
-
-    def _fit_stochastic(
-        self,
-        X,
-        Y,
-        y_labels,
-        sample_weight,
-        params,
-        layout,
-        alphas,
-        dropout,
-        random_state,
-        incremental,
-        keep_optimizer=False,
-        hooks=None,
-        early_stopping_warmup=0,
-        reraise_interrupt=False,
-        workers=None,
-    ):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        if self.noise_std > 0 and sp.issparse(X):
-            raise ValueError(
-                "noise_std > 0 needs dense X: Gaussian noise on every entry would make "
-                "a sparse X dense. Convert X with X.toarray(), or use input_dropout, "
-                "which keeps zeros at zero."
-            )
-        early_stopping = self.early_stopping
-        if early_stopping:
-            # Split indices with sklearn's call, so the split is sklearn's.
-            should_stratify = is_classifier(self) and self.n_outputs_ == 1
-            stratify = Y.astype(bool) if should_stratify else None
-            train, val = train_test_split(
-                np.arange(X.shape[0]),
-                random_state=random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            if val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            X_val, Y_val, y_val = X[val], Y[val], y_labels[val]
-            sample_weight_val = sample_weight[val]
-            X, Y, sample_weight = X[train], Y[train], sample_weight[train]
-            if hooks is not None:
-                hooks.use_data(X, y_labels[train], sample_weight)
-
-        n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped",
-                    stacklevel=4,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-
-        stochastic = bool(
-            np.any(dropout > 0) or self.input_dropout > 0 or self.noise_std > 0
-        )
-        seed = random_state.randint(np.iinfo(np.int32).max) if stochastic else 0
-        cfg = self._config(X.dtype, seed)
-        gather = bool(self.shuffle or self.input_dropout > 0 or self.noise_std > 0)
-        kernel_X = self._kernel_input(X)
-        # A fit whose batches are not tiny splits each in two halves, which two
-        # threads share (``_epoch.run_epoch_halves``); each half has buffers of
-        # its own.
-        halves = batch_size * int(layout.coef_offsets[-1]) >= HALVES_MIN_WORK
-        planned = half_rows(batch_size) if halves else batch_size
-        # Relu units keep no dropout factors: their outputs after dropout give
-        # the backward pass all it needs (``_activations.relu_dropout``).
-        stored = np.zeros_like(dropout) if self.activation == "relu" else dropout
-        offsets, size = layout.work_offsets(
-            planned, gather and not sp.issparse(X), stored
-        )
-        copies = (2,) if halves else ()
-        work = np.empty((*copies, size), dtype=X.dtype)
-        grad = np.empty((*copies, params.size), dtype=params.dtype)
-        rows = np.empty((*copies, planned), dtype=np.int64)
-        if workers is None:
-            workers = EpochWorkers()
-        workers.threads = _parallel.available_threads() if halves else 1
-
-        state = self._optimizer_state
-        if state is not None and (state["second"] is None) == (self.solver == "adam"):
-            # Saved by the other solver (``solver`` changed between calls): its
-            # moments mean nothing to this one, which starts afresh.
-            state = None
-        if not (incremental or keep_optimizer) or state is None:
-            state = {
-                "first": np.zeros_like(params),
-                "second": np.zeros_like(params) if self.solver == "adam" else None,
-                "step": 0,
-                "learning_rate": float(self.learning_rate_init),
-            }
-        else:  # copies, so an interrupted or failed call leaves the old state intact
-            state = {
-                k: v.copy() if isinstance(v, np.ndarray) else v
-                for k, v in state.items()
-            }
-        constraints = self._constraints()
-        kernel_dropout = self._kernel_dropout(dropout)
-        # The velocity of SGD and the first moment of Adam share the "first" slot.
-        adam = state["second"] is not None
-        velocity = None if adam else state["first"]
-        first = state["first"] if adam else None
-
-        # A fresh convergence state on every call of fit (sklearn keeps the old one
-        # on warm starts, so a refit with a new alpha stops after one epoch).
-        loss_curve = list(getattr(self, "loss_curve_", None) or [])
-        validation_scores = list(getattr(self, "validation_scores_", None) or [])
-        validation_losses = list(getattr(self, "validation_loss_curve_", None) or [])
-        best_loss = np.inf
-        best_validation_score = -np.inf
-        best_params = params.copy()
-        no_improvement = 0
-        n_iter = 0
-        t = self.t_
-        sample_index = np.arange(n_samples, dtype=np.int64)
-        loss = getattr(self, "loss_", None)
-
-        # The state at the end of the last completed epoch. A kernel updates the
-        # weights and the optimizer's moments in place, batch by batch, so an epoch
-        # that overflows or is interrupted is undone from these copies.
-        last_good = params.copy()
-        last_moments = [
-            m.copy() for m in (state["first"], state["second"]) if m is not None
-        ]
-
-        def commit():
-            last_good[:] = params
-            for saved, m in zip(last_moments, (state["first"], state["second"])):
-                saved[:] = m
-            return dict(
-                n_iter=n_iter,
-                t=t,
-                loss=loss,
-                step=state["step"],
-                learning_rate=state["learning_rate"],
-                best_loss=best_loss,
-                best_validation_score=best_validation_score,
-                best_params=best_params,
-                no_improvement=no_improvement,
-                lengths=(
-                    len(loss_curve),
-                    len(validation_scores),
-                    len(validation_losses),
-                ),
-            )
-
-        def rollback(committed):
-            params[:] = last_good
-            for saved, m in zip(last_moments, (state["first"], state["second"])):
-                m[:] = saved
-            state["step"] = committed["step"]
-            state["learning_rate"] = committed["learning_rate"]
-            for curve, length in zip(
-                (loss_curve, validation_scores, validation_losses),
-                committed["lengths"],
-            ):
-                del curve[length:]
-
-        # verbose >= 2 adds the penalty, the validation loss, the sparsity, the
-        # learning rate and the time to scikit-learn's "Iteration" line, which
-        # scripts read, and keeps its other lines.
-        details = self.verbose >= 2
-
-        with deferred_interrupts():
-            committed = commit()
-        try:
-            for _ in range(self.max_iter):
-                # Whole or not at all: a Ctrl-C half-way would pair the weights
-                # of one epoch with the bookkeeping of another.
-                with deferred_interrupts():
-                    committed = commit()
-                if hooks is not None:
-                    hooks.begin("epoch", params)
-                if details:
-                    epoch_start = time.perf_counter()
-                    epoch_rate = state["learning_rate"]
-                if self.shuffle:
-                    # The draw of sklearn.utils.shuffle (a permutation of arange
-                    # applied to the current order), without its input checks,
-                    # which cost a tenth of an epoch on small data. Shuffling the
-                    # order in place makes the same swaps on it as on arange.
-                    random_state.shuffle(sample_index)
-                    order = sample_index
-                else:
-                    order = _EMPTY_INT
-                arguments = (
-                    *kernel_X,
-                    Y,
-                    sample_weight,
-                    order,
-                    n_samples,
-                    batch_size,
-                    rows,
-                    params,
-                    grad,
-                    velocity,
-                    first,
-                    state["second"],
-                    state["step"],
-                    state["learning_rate"],
-                    layout.units,
-                    layout.coef_offsets,
-                    layout.intercept_offsets,
-                    alphas,
-                    kernel_dropout,
-                    work,
-                    offsets,
-                    cfg,
-                    constraints,
-                )
-                if halves:
-                    accumulated, state["step"] = workers.epoch(arguments)
-                else:
-                    accumulated, state["step"] = run_epoch(*arguments)
-                epoch_loss = accumulated / n_samples
-                if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
-                    rollback(committed)
-                    if hooks is not None:
-                        hooks.abandon()
-                    if n_iter == 0:
-                        # No epoch of this call gave a finite model to keep:
-                        # scikit-learn's error, and the estimator stays as it was.
-                        raise ValueError(
-                            "Solver produced non-finite parameter weights. The input "
-                            "data may contain large values and need to be "
-                            "preprocessed."
-                        )
-                    warnings.warn(
-                        f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
-                        "training stopped there and the weights of the last finite "
-                        "epoch were kept. Lower learning_rate_init, scale the input "
-                        "features, or increase alpha.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
-                    break
-                n_iter += 1
-                loss = epoch_loss
-                t += n_samples
-                loss_curve.append(loss)
-                if self.verbose and not details:
-                    print(_EPOCH_LINE % (n_iter, loss))
-
-                if early_stopping:
-                    # On this thread alone: a fit's memory stays that of a few
-                    # chunks, whatever the threads at hand.
-                    output = self._forward(X_val, *layout.unpack(params), threads=1)
-                    score = self._score_output(y_val, output, sample_weight_val)
-                    validation_scores.append(score)
-                    validation_losses.append(
-                        self._objective(
-                            output,
-                            Y_val,
-                            sample_weight_val,
-                            params,
-                            layout,
-                            alphas,
-                            cfg,
-                        )
-                    )
-                if details:
-                    self._print_epoch_details(
-                        n_iter,
-                        loss,
-                        params,
-                        layout,
-                        alphas,
-                        cfg,
-                        validation_losses[-1] if early_stopping else None,
-                        epoch_rate,
-                        time.perf_counter() - epoch_start,
-                    )
-                if early_stopping and n_iter <= early_stopping_warmup:
-                    if self.verbose:
-                        print("Validation score: %f" % score)
-                elif early_stopping:
-                    if self.verbose:
-                        print("Validation score: %f" % score)
-                    if score < best_validation_score + self.tol:
-                        no_improvement += 1
-                    else:
-                        no_improvement = 0
-                    if score > best_validation_score:
-                        best_validation_score = score
-                        best_params = params.copy()
-                else:
-                    if loss > best_loss - self.tol:
-                        no_improvement += 1
-                    else:
-                        no_improvement = 0
-                    best_loss = min(best_loss, loss)
-
-                # A callback's request to stop ends the training at this epoch.
-                if hooks is not None and hooks.end(params):
-                    break
-
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    state["learning_rate"] = invscaling_rate(
-                        self.learning_rate_init, self.power_t, t
-                    )
-
-                if no_improvement > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    new_rate = None
-                    if self.solver == "sgd" and self.learning_rate == "adaptive":
-                        new_rate = adaptive_decrease(state["learning_rate"])
-                    if new_rate is not None:
-                        state["learning_rate"] = new_rate
-                        no_improvement = 0
-                        if self.verbose:
-                            print(msg + " Setting learning rate to %f" % new_rate)
-                    else:
-                        if self.verbose:
-                            small = self.solver == "sgd" and (
-                                self.learning_rate == "adaptive"
-                            )
-                            print(
-                                msg
-                                + (" Learning rate too small." if small else "")
-                                + " Stopping."
-                            )
-                        break
-
-                if incremental:
-                    break
-                if n_iter == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
-        except KeyboardInterrupt:
-            # The interrupted epoch is discarded, bookkeeping included: the model
-            # is that of the last completed epoch. With none completed, the
-            # interrupt propagates and the call leaves the estimator as it was.
-            if hooks is not None:
-                hooks.abandon()
-            rollback(committed)
-            n_iter, t, loss = committed["n_iter"], committed["t"], committed["loss"]
-            best_loss = committed["best_loss"]
-            best_validation_score = committed["best_validation_score"]
-            best_params = committed["best_params"]
-            if n_iter == 0 or reraise_interrupt:
-                raise
-            warnings.warn(
-                f"Training interrupted by user after {n_iter} completed epochs; "
-                "the model of the last completed epoch was kept.",
-                stacklevel=4,
-            )
-        finally:
-            workers.close()
-
-        if early_stopping and np.isfinite(best_validation_score):
-            params = best_params
-        self.n_iter_ = n_iter
-        self.t_ = t
-        self.loss_ = loss
-        self.loss_curve_ = loss_curve
-        self._optimizer_state = state
-        if early_stopping:
-            self.validation_scores_ = validation_scores
-            self.validation_loss_curve_ = validation_losses
-            self.best_validation_score_ = best_validation_score
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = best_loss
-        return params
-
-    @staticmethod
-    def _print_epoch_details(
-        epoch,
-        loss,
-        params,
-        layout,
-        alphas,
-        cfg,
-        validation_loss,
-        learning_rate,
-        seconds,
-    ):
-        """Print an epoch's line at verbose >= 2 (see ``_EPOCH_DETAILS``)."""
-        penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
-        zero_fraction, active, n_hidden = _weight_sparsity(params, layout)
-        print(
-            _EPOCH_LINE % (epoch, loss)
-            + _EPOCH_DETAILS
-            % (
-                penalty,
-                "-" if validation_loss is None else "%.8f" % validation_loss,
-                zero_fraction,
-                "%d/%d" % (active, n_hidden),
-                learning_rate,
-                seconds,
-            )
-        )
-
-    def _objective(self, output, Y, sample_weight, params, layout, alphas, cfg):
-        """Weighted mean loss of a forward output plus the penalty."""
-        rows = np.arange(output.shape[0], dtype=np.int64)
-        empty = np.zeros((0, output.shape[1]), dtype=output.dtype)
-        loss_sum = loss_and_delta(
-            output, Y, sample_weight, rows, empty, cfg.loss, cfg.eps
-        )
-        penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
-        return float(loss_sum / sample_weight.sum() + penalty)
-
-    def _initial_gradient(self, X, y, sample_weight=None):
-        """Gradient of the weighted mean loss per weight matrix, at the initial weights.
-
-        The initial weights are those a fit of this estimator would draw from its
-        ``random_state``. The estimator itself is left untouched. Rows are taken in
-        chunks, so the memory needed is that of a few training batches.
-        """
-        estimator = clone(self).set_params(warm_start=False)
-        hidden_sizes = estimator._hidden_sizes()
-        _, dropout = estimator._check_options(hidden_sizes)
-        X, y_labels, Y = estimator._validate_input(X, y, False, reset=True)
-        sample_weight = estimator._sample_weight(sample_weight, X, y_labels, False)
-        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
-        layout = Layout(layer_units)
-        random_state = check_random_state(estimator.random_state)
-        estimator._initialize(Y, layer_units, X.dtype, random_state)
-        params = layout.pack(estimator.coefs_, estimator.intercepts_, X.dtype)
-        cfg = estimator._config(X.dtype, 0)
-        n_samples = X.shape[0]
-        chunk = min(n_samples, _GRADIENT_CHUNK)
-        no_dropout = np.zeros_like(dropout)
-        offsets, size = layout.work_offsets(chunk, False, no_dropout)
-        work = np.empty(size, dtype=X.dtype)
-        grad = np.empty_like(params)
-        total = np.zeros(params.shape, dtype=np.float64)
-        rows = np.empty(chunk, dtype=np.int64)
-        kernel_X = estimator._kernel_input(X)
-        alphas = np.zeros(len(layer_units) - 1)
-        weight = 0.0
-        block = one_blas_thread()
-        try:
-            with block:
-                for start in range(0, n_samples, chunk):
-                    stop = min(start + chunk, n_samples)
-                    _, chunk_weight = batch_objective_gradient(
-                        *kernel_X,
-                        Y,
-                        sample_weight,
-                        _EMPTY_INT,
-                        start,
-                        stop,
-                        rows,
-                        params,
-                        grad,
-                        layout.units,
-                        layout.coef_offsets,
-                        layout.intercept_offsets,
-                        alphas,
-                        None,
-                        work,
-                        offsets,
-                        cfg,
-                        0,
-                    )
-                    # Each chunk's gradient is of its own weighted mean.
-                    total += chunk_weight * grad
-                    weight += chunk_weight
-            coefs, _ = layout.unpack(total / weight)
-            return coefs
-        except BaseException:
-            block.__exit__(None, None, None)
-            raise
-
-    def _penalty_value(self):
-        """The penalty of the fitted weights at the current ``alpha``."""
-        alphas, _ = self._check_options(self._hidden_sizes())
-        layout = Layout(self._layer_units())
-        dtype = self.coefs_[0].dtype
-        params = layout.pack(self.coefs_, self.intercepts_, dtype)
-        cfg = self._config(dtype, 0)
-        return float(
-            total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
-        )
-
-    def _mean_loss(self, X, y, sample_weight=None):
-        """Weighted mean loss of the fitted model on ``X, y``, without the penalty."""
-        X, y_labels, Y = self._validate_input(X, y, True, reset=False)
-        sample_weight = self._sample_weight(sample_weight, X, y_labels, False)
-        dtype = self.coefs_[0].dtype
-        output = self._forward(
-            X.astype(dtype, copy=False), self.coefs_, self.intercepts_
-        )
-        rows = np.arange(output.shape[0], dtype=np.int64)
-        empty = np.zeros((0, output.shape[1]), dtype=dtype)
-        loss_sum = loss_and_delta(
-            output,
-            Y.astype(dtype, copy=False),
-            sample_weight.astype(dtype, copy=False),
-            rows,
-            empty,
-            LOSSES[self._loss_name()],
-            float(np.finfo(dtype).eps),
-        )
-        return float(loss_sum / sample_weight.sum())
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
@@ -1309,149 +656,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
 
     # --------------------------------------------------------------- prediction
 
-    def _forward(self, X, coefs, intercepts, check_finite=False, threads=None):
-        """Output-layer activations for ``X``, computed in chunks of rows.
-
-        With ``check_finite``, each chunk of a dense ``X`` is checked while it is in
-        cache, and None is returned as soon as one holds a NaN or an infinity.
-        ``threads`` caps the threads that share the chunks (by default those
-        available); the result does not depend on it.
-        """
-        dtype = coefs[0].dtype
-        n_samples = X.shape[0]
-        output = np.empty((n_samples, intercepts[-1].shape[0]), dtype=dtype)
-        work = n_samples * sum(W.size for W in coefs)
-        if work < _SERIAL_BLAS_WORK:
-            return self._forward_blocks(
-                X, coefs, intercepts, output, check_finite, threads
-            )
-        block = one_blas_thread()
-        try:
-            with block:
-                return self._forward_blocks(
-                    X, coefs, intercepts, output, check_finite, threads
-                )
-        except BaseException:
-            # A Ctrl-C can cut the ``with`` short before its exit runs.
-            block.__exit__(None, None, None)
-            raise
-
-    def _forward_blocks(self, X, coefs, intercepts, output, check_finite, threads):
-        activation = ACTIVATIONS[self.activation]
-        smooth = smooth_marker(activation)
-        loss = LOSSES[self._loss_name()]
-        dtype = output.dtype
-        n_samples = X.shape[0]
-        if not sp.issparse(X) and X.flags.c_contiguous:
-            # The common case, in compiled calls: no interpreter between the
-            # products, and chunks small enough to stay in cache. Large inputs
-            # share their chunks among threads; each chunk is computed alike
-            # whatever the thread that takes it, so the result is the same.
-            coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
-            intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
-            arguments = (activation, smooth, loss, _PREDICT_CHUNK)
-            n_chunks = -(-n_samples // _PREDICT_CHUNK)
-            work = n_samples * sum(W.size for W in coefs)
-            most = min(n_chunks, work // _THREAD_WORK)
-            if most > 1 and threads is None:
-                threads = _parallel.available_threads()
-            threads = most if threads is None else min(threads, most)
-            if threads <= 1:
-                finite = forward(X, coefs, intercepts, *arguments, output, check_finite)
-                return output if finite else None
-            bounds = [
-                min(n_samples, (n_chunks * k // threads) * _PREDICT_CHUNK)
-                for k in range(threads + 1)
-            ]
-            finite = [False] * threads
-
-            def run(k):
-                part = slice(bounds[k], bounds[k + 1])
-                with one_blas_thread():
-                    finite[k] = forward(
-                        X[part],
-                        coefs,
-                        intercepts,
-                        *arguments,
-                        output[part],
-                        check_finite,
-                    )
-
-            # A Ctrl-C waits for the threads' end: none is left running.
-            with deferred_interrupts():
-                helpers = [
-                    threading.Thread(target=run, args=(k,)) for k in range(1, threads)
-                ]
-                for helper in helpers:
-                    helper.start()
-                try:
-                    run(0)
-                finally:
-                    for helper in helpers:
-                        helper.join()
-            return output if all(finite) else None
-        # Sparse or non-contiguous input, a chunk of rows at a time: the first
-        # product by scipy (sparse) or on a contiguous copy, the rest in the
-        # compiled pass, whose BLAS runs as in every other prediction.
-        coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
-        intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
-        arguments = (activation, smooth, loss, _PREDICT_CHUNK)
-        for start in range(0, n_samples, _INTERPRETED_CHUNK):
-            A = X[start : start + _INTERPRETED_CHUNK]
-            out = output[start : start + A.shape[0]]
-            if not sp.issparse(A):
-                A = np.ascontiguousarray(A)
-                if not forward(A, coefs, intercepts, *arguments, out, check_finite):
-                    return None
-                continue
-            Z = np.ascontiguousarray((A @ coefs[0]).astype(dtype, copy=False))
-            if len(coefs) == 1:
-                bias_output_activation(Z, intercepts[0], loss)
-                out[:] = Z
-                continue
-            bias_activation(Z, intercepts[0], activation, smooth)
-            forward(Z, coefs[1:], intercepts[1:], *arguments, out, False)
-        return output
-
     def _forward_checked(self, X):
-        # scikit-learn's validation costs about 45 microseconds a call, half of a
-        # one-row prediction. A fitted model given a float ndarray of the training
-        # width, without feature names to compare, needs none of it: its values are
-        # checked chunk by chunk in the forward pass. Anything else, or a value that
-        # is not finite, takes the full path, which raises scikit-learn's errors and
-        # warnings.
-        coefs = self.__dict__.get("coefs_")
-        if coefs is not None:
-            check_layers(self)
-        if (
-            coefs is not None
-            and type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype == coefs[0].dtype
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and "feature_names_in_" not in self.__dict__
-        ):
-            output = self._forward(X, coefs, self.intercepts_, check_finite=True)
-            if output is not None:
-                return output
-        check_is_fitted(self)
-        check_layers(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
-        # As scikit-learn's MLP: float64 input on a float32 model, or the
-        # reverse, is predicted in float64, with the weights converted.
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        return self._forward(
-            X.astype(dtype, copy=False),
-            [W.astype(dtype, copy=False) for W in self.coefs_],
-            [b.astype(dtype, copy=False) for b in self.intercepts_],
-        )
+        # A method, so that the CV estimators can put their own check first.
+        return predict_output(self, X)
 
     # ------------------------------------------------------------ regularization
 

@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._full_batch import initial_gradient, mean_loss, penalty_value
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
 from ._state import restore_state
 
@@ -60,7 +61,7 @@ def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
     penalty switches the whole network off. L2, which never zeroes a weight, takes
     the L1 scale.
     """
-    gradients = estimator._initial_gradient(X, y, sample_weight)
+    gradients = initial_gradient(estimator, X, y, sample_weight)
     l1_scale = max(float(np.max(np.abs(g))) for g in gradients)
     group_scale = max(
         float(np.max(np.linalg.norm(g, axis=1)) / np.sqrt(g.shape[1]))
@@ -408,8 +409,8 @@ def regularization_path(
     for i, (fitted, seconds) in zip(order, fits):
         coefs.append([c.copy() for c in fitted.coefs_])
         intercepts.append([b.copy() for b in fitted.intercepts_])
-        loss[i] = fitted._mean_loss(X, y, sample_weight)
-        objective[i] = loss[i] + fitted._penalty_value()
+        loss[i] = mean_loss(fitted, X, y, sample_weight)
+        objective[i] = loss[i] + penalty_value(fitted)
         sparsity.append(fitted.sparsity_)
         n_iter[i] = fitted.n_iter_
         fit_time[i] = seconds

@@ -33,9 +33,11 @@ from skreg import (
     RegularizedMLPClassifier,
     RegularizedMLPRegressor,
     _epoch,
-    _mlp,
     _parallel,
+    _prediction,
+    _stochastic,
 )
+from skreg._prediction import forward_output
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
@@ -555,7 +557,7 @@ def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
     # The helper waits between epochs: one thread for the whole fit, none left
     # running once the fit returns or fails.
     X, y = data
-    monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
     served = []
     serve = _parallel.EpochWorkers._serve
@@ -604,7 +606,7 @@ def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypa
         max_norm=2.0,
     )
     whole = RegularizedMLPClassifier(**params).fit(X, y)
-    monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
     halves = RegularizedMLPClassifier(**params).fit(X, y)
     assert whole.n_iter_ == halves.n_iter_
     pairs = zip(whole.coefs_ + whole.intercepts_, halves.coefs_ + halves.intercepts_)
@@ -688,15 +690,15 @@ def test_predictions_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     clf = RegularizedMLPClassifier(
         hidden_layer_sizes=(256, 128), max_iter=1, random_state=0
     ).fit(X[:600], y[:600])
-    assert X.shape[0] * sum(W.size for W in clf.coefs_) >= 2 * _mlp._THREAD_WORK
+    assert X.shape[0] * sum(W.size for W in clf.coefs_) >= 2 * _prediction._THREAD_WORK
     threads = []
-    kernel = _mlp.forward
+    kernel = _prediction.forward
 
     def spy(*arguments):
         threads.append(threading.get_ident())
         return kernel(*arguments)
 
-    monkeypatch.setattr(_mlp, "forward", spy)
+    monkeypatch.setattr(_prediction, "forward", spy)
     results = []
     for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (4, 4)]:
         monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
@@ -1132,7 +1134,7 @@ def test_validation_accuracy_equals_accuracy_score(n_classes, labels):
     if labels == "str":
         y = np.array(["cat", "dog", "emu"])[y]
     model = RegularizedMLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
-    output = model._forward(X, model.coefs_, model.intercepts_)
+    output = forward_output(model, X, model.coefs_, model.intercepts_)
     output[:5] = 0.5  # ties: the first class wins, as in predict
     weight = rng.rand(60)
     expected = accuracy_score(y, model._labels(output), sample_weight=weight)
@@ -1147,7 +1149,7 @@ def test_validation_r2_equals_r2_score(n_outputs):
     X = rng.randn(50, 4)
     y = rng.randn(50, n_outputs).squeeze()
     model = RegularizedMLPRegressor((5,), max_iter=3, random_state=0).fit(X, y)
-    output = model._forward(X, model.coefs_, model.intercepts_)
+    output = forward_output(model, X, model.coefs_, model.intercepts_)
     weight = rng.rand(50)
     values = model._values(output)
     expected = r2_score(y, values, sample_weight=weight)

@@ -44,9 +44,10 @@ from skreg import (
     RegularizedMLPClassifierCV,
     RegularizedMLPRegressor,
     RegularizedMLPRegressorCV,
-    _mlp,
+    _full_batch,
     regularization_path,
 )
+from skreg._full_batch import initial_gradient, mean_loss
 
 # Few epochs at a rate high enough for them to matter: each path takes milliseconds.
 FAST = dict(
@@ -318,7 +319,7 @@ def test_initial_gradient_matches_finite_differences(
     weight = np.random.default_rng(2).uniform(0.2, 3.0, len(y)) if weighted else None
     params = dict(hidden_layer_sizes=(6,), activation=activation, random_state=0)
     estimator = make(**params, penalty="l1", alpha=0.3)
-    gradient = estimator._initial_gradient(X, y, weight)
+    gradient = initial_gradient(estimator, X, y, weight)
     assert not hasattr(estimator, "coefs_")
 
     n_outputs = 3 if make is RegularizedMLPClassifier else 1
@@ -344,7 +345,7 @@ def test_initial_gradient_matches_finite_differences(
                 shifted = [c.copy() for c in coefs]
                 shifted[layer][index] += sign * h
                 model.coefs_ = shifted
-                losses.append(model._mean_loss(X, y, weight))
+                losses.append(mean_loss(model, X, y, weight))
             numeric[index] = (losses[0] - losses[1]) / (2 * h)
         np.testing.assert_allclose(gradient[layer], numeric, rtol=1e-5, atol=1e-8)
 
@@ -355,9 +356,9 @@ def test_initial_gradient_weights_are_repetitions(data):
     X, y = X[:60], y[:60]
     counts = np.random.default_rng(3).integers(1, 4, len(y))
     estimator = _classifier()
-    weighted = estimator._initial_gradient(X, y, counts.astype(float))
-    repeated = estimator._initial_gradient(
-        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    weighted = initial_gradient(estimator, X, y, counts.astype(float))
+    repeated = initial_gradient(
+        estimator, np.repeat(X, counts, axis=0), np.repeat(y, counts)
     )
     for a, b in zip(weighted, repeated):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
@@ -370,10 +371,10 @@ def test_initial_gradient_is_the_same_in_chunks_and_for_sparse_input(data, monke
     X, y = X[:80], y[:80]
     weight = np.random.default_rng(5).uniform(0.1, 3.0, len(y))
     estimator = _classifier()
-    whole = estimator._initial_gradient(X, y, weight)
-    monkeypatch.setattr(_mlp, "_GRADIENT_CHUNK", 7)
-    chunked = estimator._initial_gradient(X, y, weight)
-    sparse = estimator._initial_gradient(sp.csr_matrix(X), y, weight)
+    whole = initial_gradient(estimator, X, y, weight)
+    monkeypatch.setattr(_full_batch, "_GRADIENT_CHUNK", 7)
+    chunked = initial_gradient(estimator, X, y, weight)
+    sparse = initial_gradient(estimator, sp.csr_matrix(X), y, weight)
     for a, b, c in zip(whole, chunked, sparse):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(c, a, rtol=1e-10, atol=1e-14)
@@ -399,7 +400,7 @@ def test_automatic_grid_is_geometric_from_alpha_max(data, penalty):
     n, eps = 4, 1e-2
     estimator = _classifier(penalty=penalty, l1_ratio=0.4, max_iter=5)
     path = regularization_path(estimator, X, y, alphas=n, eps=eps, path_max_iter=2)
-    gradient = estimator._initial_gradient(X, y)
+    gradient = initial_gradient(estimator, X, y)
     top = _expected_alpha_max(gradient, penalty, 0.4)
     assert path.alphas.shape == (n,)
     np.testing.assert_allclose(path.alphas[0], top, rtol=1e-12)
@@ -413,7 +414,7 @@ def test_automatic_grid_is_geometric_from_alpha_max(data, penalty):
 def test_alpha_max_switches_the_network_off(data, penalty):
     X, y = data
     estimator = _classifier(penalty=penalty, l1_ratio=0.5, max_iter=50)
-    top = _expected_alpha_max(estimator._initial_gradient(X, y), penalty, 0.5)
+    top = _expected_alpha_max(initial_gradient(estimator, X, y), penalty, 0.5)
     # Just above alpha_max every weight of at least one layer ends at zero...
     above = clone(estimator).set_params(alpha=1.05 * top).fit(X, y)
     assert any(not W.any() for W in above.coefs_)
@@ -886,7 +887,7 @@ def test_cv_grid_of_l1_ratios_and_dropouts(data):
     assert list(results["param_l1_ratio"]) == [p["l1_ratio"] for p in expected]
     assert list(results["param_dropout"]) == [p["dropout"] for p in expected]
     # The grid's top is that of the smallest L1 share, which needs the largest alpha.
-    gradient = _classifier()._initial_gradient(X, y)
+    gradient = initial_gradient(_classifier(), X, y)
     top = _expected_alpha_max(gradient, "elasticnet", min(l1_ratios))
     np.testing.assert_allclose(alphas[0], top, rtol=1e-12)
     # The rows of one grid point are that point's own path.

@@ -28,7 +28,7 @@ from sklearn.exceptions import (
 )
 
 import skreg
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp, _stochastic
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
@@ -177,7 +177,7 @@ def test_divergence_under_early_stopping_keeps_the_best_weights(regression):
 
 
 class _Interrupt:
-    """Wraps a function of ``skreg._mlp``: raises ``KeyboardInterrupt`` on call
+    """Wraps a function of ``skreg._stochastic``: raises ``KeyboardInterrupt`` on call
     number ``at`` (from 1), after the real call when ``after`` is set, so the
     interrupted epoch has already changed the weights in place."""
 
@@ -215,7 +215,9 @@ def test_interrupted_fit_keeps_the_last_completed_epoch(
 ):
     X, y = data
     params = dict(FAST, solver=solver, penalty="l1", dropout=0.2, max_iter=6)
-    monkeypatch.setattr(_mlp, "run_epoch", _Interrupt(_mlp.run_epoch, 4, after))
+    monkeypatch.setattr(
+        _stochastic, "run_epoch", _Interrupt(_stochastic.run_epoch, 4, after)
+    )
     _assert_interrupted_fit_keeps(params, X, y, monkeypatch, completed=3)
 
 
@@ -243,7 +245,9 @@ def test_interrupt_before_any_epoch_leaves_the_model_as_it_was(
     model.partial_fit(X, y)
     before = pickle.dumps(model)
     for call in (lambda: model.partial_fit(X, y), lambda: model.fit(X, y)):
-        monkeypatch.setattr(_mlp, "run_epoch", _Interrupt(_mlp.run_epoch, 1, True))
+        monkeypatch.setattr(
+            _stochastic, "run_epoch", _Interrupt(_stochastic.run_epoch, 1, True)
+        )
         with pytest.raises(KeyboardInterrupt):
             call()
         monkeypatch.undo()
@@ -360,7 +364,7 @@ def test_fits_in_parallel_threads_equal_sequential_fits(data, halves, monkeypatc
     # With every batch in two halves, one fit at a time takes a second thread and
     # the others run both halves on their own thread: all get the same models.
     if halves:
-        monkeypatch.setattr(_mlp, "HALVES_MIN_WORK", 0)
+        monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
     X, y = data
     sequential = [_fit(params, X, y) for params in _CONFIGS]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -7,6 +7,7 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+from skreg._full_batch import penalty_value
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]\d+)?")
 _DETAILED = re.compile(
@@ -134,7 +135,7 @@ def test_verbose_2_table(capsys):
     )
     assert 0 < active < 18
     assert last["active"] == f"{active}/18"
-    assert float(last["penalty"]) == pytest.approx(clf._penalty_value(), rel=1e-4)
+    assert float(last["penalty"]) == pytest.approx(penalty_value(clf), rel=1e-4)
 
 
 def test_verbose_2_early_stopping(capsys):
