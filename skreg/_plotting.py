@@ -7,7 +7,7 @@ module is imported.
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._mlp import BaseRegularizedMLP
+from ._base import BaseRegularizedMLP
 
 
 def _import_pyplot():

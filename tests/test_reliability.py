@@ -28,7 +28,12 @@ from sklearn.exceptions import (
 )
 
 import skreg
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _mlp, _stochastic
+from skreg import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    _base,
+    _stochastic,
+)
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
@@ -452,8 +457,8 @@ def test_a_model_saved_in_a_newer_format_fails_with_a_version_message(
     # saving side is simulated by raising it here while the model is pickled.
     X, y = data
     model = RegularizedMLPClassifier(**FAST).fit(X, y)
-    monkeypatch.setattr(_mlp, "_STATE_FORMAT", _mlp._STATE_FORMAT + 1)
-    monkeypatch.setattr(_mlp, "__version__", "99.0.0")
+    monkeypatch.setattr(_base, "_STATE_FORMAT", _base._STATE_FORMAT + 1)
+    monkeypatch.setattr(_base, "__version__", "99.0.0")
     saved = pickle.dumps(model)
     monkeypatch.undo()
     expected = r"saved by skreg 99\.0\.0.*cannot read.*refit it with skreg "

@@ -1,0 +1,233 @@
+"""Numpydoc sections the two estimators share: parameters, attributes, notes."""
+
+_PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : {{'identity', 'logistic', 'tanh', 'relu'}}, default='relu'
+        Activation function for the hidden layers: ``x``, ``1 / (1 + exp(-x))``,
+        ``tanh(x)`` or ``max(0, x)``.
+
+    solver : {{'lbfgs', 'sgd', 'adam'}}, default='adam'
+        The solver for weight optimization: quasi-Newton full-batch L-BFGS,
+        stochastic gradient descent, or Adam. 'lbfgs' minimises a smooth,
+        deterministic objective, so it accepts only ``penalty='l2'`` or ``None``
+        and no dropout; it raises a ``ValueError`` otherwise.
+
+    alpha : float or array-like of shape (n_layers - 1,), default=0.0001
+        Strength of the penalty, as in :class:`~sklearn.linear_model.SGDClassifier`:
+        the penalty is added whole to the mean loss of every minibatch, so the
+        objective does not depend on the solver or the batch size. A sequence
+        gives each weight matrix its own strength. scikit-learn's MLP divides its
+        L2 term by the batch size: its ``alpha=a`` with batch size ``B`` is
+        ``alpha=a / B`` here (``a / n_samples`` with 'lbfgs').
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers. When set to "auto",
+        ``batch_size=min(200, n_samples)``. Unused by 'lbfgs'.
+
+    learning_rate : {{'constant', 'invscaling', 'adaptive'}}, default='constant'
+        Learning rate schedule for weight updates, as in scikit-learn. Only used
+        when ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate. Only used when solver='sgd' or 'adam'.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate. Only used when
+        solver='sgd' and learning_rate='invscaling'.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for 'sgd' and 'adam', iterations of
+        'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration. Only used when solver='sgd'
+        or 'adam'.
+
+    random_state : int, RandomState instance, default=None
+        Determines the initial weights, the train-validation split under early
+        stopping, the batch order, and the seed of the dropout masks. The
+        weights, split and batch order are drawn exactly as scikit-learn's MLP
+        draws them. Pass an int for reproducible results.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops when the loss (or the
+        validation score) does not improve by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool or int, default=False
+        Whether to print progress messages to stdout. ``True`` (or 1) prints
+        scikit-learn's messages, at every positive value: for 'sgd' and
+        'adam', ``Iteration N, loss = L`` for each epoch, ``Validation score: S``
+        with ``early_stopping``, and the message on stopping. At 2 or more, each
+        ``Iteration`` line goes on with the penalty of the weights at the end of
+        the epoch, the validation loss (with ``early_stopping``, '-'
+        otherwise), the fraction of weights that are exactly zero, the active
+        hidden units (nonzero incoming and outgoing weights) out of all hidden
+        units, the learning rate of the epoch and its duration in seconds. As
+        in scikit-learn, ``N`` counts the epochs of the call (each
+        ``partial_fit`` prints ``Iteration 1``). 'lbfgs' prints the report of
+        scipy's L-BFGS-B at any positive value.
+
+    warm_start : bool, default=False
+        When set to True, start from the weights of the previous call to fit.
+        Each call starts a fresh convergence state, so a refit trains until it
+        converges again.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Only used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when solver='sgd' and
+        momentum > 0.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data and stop
+        when the validation score stops improving. The best weights seen are
+        kept (as a copy).
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for early
+        stopping. Only used if early_stopping is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+
+    penalty : {{'l2', 'l1', 'elasticnet', 'group_lasso', \
+            'sparse_group_lasso'}} or None, default='l2'
+        The penalty on the weight matrices (never on the intercepts): half the
+        squared L2 norm, the L1 norm, or their mix; or a group penalty, whose
+        groups are the rows of ``coefs_[i]`` (all outgoing weights of one input
+        feature or hidden unit): ``sqrt(n_out) * sum_i ||W[i, :]||_2``, alone or
+        mixed with the L1 norm. The non-smooth parts are applied by their
+        proximal operators after each optimizer step, so weights, and with the
+        group penalties whole rows, become exactly zero: a zero row switches a
+        feature or unit off (see :meth:`prune` and ``feature_importances_``).
+        Under 'adam', the proximal steps use each weight's own step size; a
+        row's shrinkage is then the proximal operator of its norm in the metric
+        of those steps.
+
+    l1_ratio : float, default=0.15
+        The mixing parameter ``rho``, with ``0 <= rho <= 1``. For
+        'elasticnet' the penalty is
+        ``alpha * (rho * ||W||_1 + (1 - rho) / 2 * ||W||^2)``; for
+        'sparse_group_lasso' it is
+        ``alpha * (rho * ||W||_1 + (1 - rho) * sqrt(n_out) * sum_i ||W[i, :]||_2)``.
+        Used only by those two penalties.
+
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Probability of dropping each hidden unit during training (inverted
+        dropout: kept units are scaled by ``1 / (1 - dropout)``), one value for
+        all hidden layers or one per hidden layer. Prediction is deterministic.
+
+    input_dropout : float, default=0.0
+        Probability of dropping each input feature during training (inverted
+        dropout).
+
+    noise_std : float, default=0.0
+        Standard deviation of the Gaussian noise added to every input of each
+        training batch (after input dropout). Needs dense ``X``.
+
+    max_norm : float or None, default=None
+        After every update, each unit's incoming weight vector (a column of
+        ``coefs_[i]``) is rescaled to L2 norm at most ``max_norm``.
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW style): after each step and after
+        ``max_norm``, ``W -= lr * weight_decay * W``, with ``lr`` the current
+        learning rate for 'sgd' and ``learning_rate_init`` (without Adam's bias
+        correction, as in AdamW) for 'adam'. Under 'sgd' without momentum it
+        matches the L2 penalty with ``alpha = weight_decay`` up to a term in
+        ``lr ** 2``. Under 'adam'
+        the two differ: the L2 penalty's gradient ``alpha * W`` is divided by
+        Adam's per-coordinate scale ``sqrt(v) + eps`` like the data gradient,
+        so weights with large gradients are barely shrunk and weights with
+        small ones are shrunk a lot; decoupled decay shrinks every weight by
+        the same fraction ``lr * weight_decay`` per step.
+"""
+
+_ATTRIBUTES_DOC = """
+    loss_ : float
+        The objective (mean loss plus penalty) at the last epoch, averaged over its
+        minibatches, or the final objective of 'lbfgs'.
+
+    best_loss_ : float or None
+        The minimum objective reached during training; None with early stopping.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The objective at each epoch (stochastic solvers).
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score on the validation set at each epoch, with early stopping.
+
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        The validation objective (mean loss plus penalty) at each epoch, with early
+        stopping.
+
+    best_validation_score_ : float or None
+        The best validation score, with early stopping.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix between layer i and layer i + 1.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, if `X` has string feature names.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
+        Per input feature, the L2 norm of its row of ``coefs_[0]``, normalised to
+        sum to 1.
+
+    sparsity_ : list of float
+        Per weight matrix, the fraction of its entries that are exactly 0.0.
+"""
+
+_NOTES_DOC = """
+    The objective, for every solver and batch size, is
+
+    .. math::
+
+        \\frac{{\\sum_i w_i \\ell_i}}{{\\sum_i w_i}}
+        + \\sum_l \\alpha_l \\left(\\frac{{1 - \\rho}}{{2}} \\|W_l\\|_2^2
+        + \\rho \\|W_l\\|_1\\right)
+
+    with ``rho = 0`` for 'l2', 1 for 'l1' and ``l1_ratio`` for 'elasticnet'. Each
+    minibatch step uses that batch's mean loss plus the whole penalty. The smooth
+    part goes into the gradient; after the optimizer step, the L1 part is applied
+    by soft-thresholding each weight at ``eta * alpha * rho``, ``eta`` being the
+    step the optimizer applied to that weight: the learning rate for 'sgd', and
+    ``lr_t / (sqrt(v) + epsilon)`` for 'adam'.
+"""
