@@ -1,12 +1,9 @@
 """Regularized multi-layer perceptrons for scikit-learn, trained by Numba kernels."""
 
+from ._cv import RegularizedMLPClassifierCV, RegularizedMLPRegressorCV
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
 from ._onnx import register_onnx_converters
-from ._path import (
-    RegularizedMLPClassifierCV,
-    RegularizedMLPRegressorCV,
-    regularization_path,
-)
+from ._path import regularization_path
 from ._plotting import plot_training_curves
 from ._version import __version__
 

@@ -20,8 +20,8 @@ not cover.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._cv import RegularizedMLPClassifierCV, RegularizedMLPRegressorCV
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
-from ._path import RegularizedMLPClassifierCV, RegularizedMLPRegressorCV
 from ._state import check_layers
 
 # skreg's activation names (sklearn's) to the ONNX operators; identity adds none.

@@ -1,0 +1,803 @@
+"""The CV estimators: alpha chosen by cross-validation over warm-started paths.
+
+Each fold and grid point runs one path (``_path._path_fits``), scored on the fold's
+test part; the best alpha is refitted on all the data along its own path.
+"""
+
+import inspect
+import re
+import textwrap
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+)
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    validate_data,
+)
+
+from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
+
+# Parameters of the base estimators that the CV estimators do not take: ``alphas``
+# replaces ``alpha``, and the path itself warm-starts its fits.
+from ._path import (
+    _alpha_grid,
+    _check_path_estimator,
+    _early_stopping_rounds,
+    _path_fits,
+    _point_label,
+)
+from ._state import restore_state
+
+# Parameters of the base estimators that the CV estimators do not take: ``alphas``
+# replaces ``alpha``, and the path itself warm-starts its fits.
+_REPLACED = ("alpha", "warm_start")
+
+
+def _fold_path(
+    estimator,
+    X,
+    y,
+    sample_weight,
+    train,
+    test,
+    alphas,
+    path_max_iter,
+    scorer,
+    score_params,
+    label,
+):
+    """One fold's path: the test score, epochs and times at each alpha (in order)."""
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    weight = None if sample_weight is None else sample_weight[train]
+    score_params = _check_method_params(X, params=score_params, indices=test)
+    n_alphas = len(alphas)
+    scores, n_iter = np.empty(n_alphas), np.empty(n_alphas, dtype=np.int64)
+    fit_time, score_time = np.empty(n_alphas), np.empty(n_alphas)
+    fits = _path_fits(estimator, X_train, y_train, weight, alphas, path_max_iter, label)
+    for i, (fitted, seconds) in enumerate(fits):
+        start = time.perf_counter()
+        scores[i] = scorer(fitted, X_test, y_test, **score_params)
+        score_time[i] = time.perf_counter() - start
+        fit_time[i] = seconds
+        n_iter[i] = fitted.n_iter_
+        if estimator.verbose:
+            print(
+                f"{_point_label(label, i, n_alphas, alphas[i])}: score "
+                f"{scores[i]:.4g} after {n_iter[i]} epochs, {seconds:.3g} s"
+            )
+    return scores, n_iter, fit_time, score_time
+
+
+class _Unavailable:
+    """A method the CV estimators lack: looking it up raises ``reason`` itself.
+
+    ``available_if`` would raise its own generic message, with the reason only in
+    the chained exception, which most tracebacks and IDEs do not show first.
+    ``hasattr`` is False, as for any missing method, so scikit-learn's checks and
+    meta-estimators see no such method.
+    """
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def _error(self, owner):
+        return AttributeError(self.reason.format(name=owner.__name__))
+
+    def __get__(self, obj, owner=None):
+        if obj is not None:
+            raise self._error(type(obj))
+
+        # Looked up on the class (documentation tools do): a function that
+        # raises when called, with the reason as its docstring.
+        def unavailable(*args, **kwargs):
+            raise self._error(owner)
+
+        unavailable.__name__ = unavailable.__qualname__ = self.name
+        # A name's trailing underscore would read as a link in reStructuredText.
+        reason = re.sub(r"(?<=\w)_(?=[\s).,]|$)", r"\\_", self.reason)
+        unavailable.__doc__ = "Not available. " + reason.format(name=owner.__name__)
+        return unavailable
+
+
+_NO_CALLBACKS = (
+    "{name} does not report to callbacks: it fits many paths, and the callbacks "
+    "of one fit would see them all. Set the callbacks on a "
+    "RegularizedMLPClassifier or RegularizedMLPRegressor built with "
+    "alpha=alpha_ (and the search's other best_params_)."
+)
+_NO_PARTIAL_FIT = (
+    "{name} fits whole paths and has no partial_fit; continue training a "
+    "RegularizedMLPClassifier or RegularizedMLPRegressor built with alpha=alpha_."
+)
+
+
+def _scorer_accepts_sample_weight(scorer):
+    if hasattr(scorer, "_accept_sample_weight"):
+        return scorer._accept_sample_weight()
+    return "sample_weight" in inspect.signature(scorer).parameters
+
+
+class _RegularizedMLPCVMixin:
+    """The search shared by the two cross-validated estimators."""
+
+    _cv_constraints: dict = {
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "path_max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "l1_ratios": ["array-like", None],
+        "dropouts": ["array-like", None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "refit": ["boolean"],
+    }
+
+    set_callbacks = _Unavailable(_NO_CALLBACKS)
+    partial_fit = _Unavailable(_NO_PARTIAL_FIT)
+
+    def _scorer(self):
+        # scoring=None scores as the estimator's ``score`` does, through the
+        # scorer of that metric, as LogisticRegressionCV: a scorer passing through
+        # to the search's own ``score`` would route back into this search.
+        if self.scoring is None:
+            return get_scorer("accuracy" if is_classifier(self) else "r2")
+        return check_scoring(self, scoring=self.scoring)
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, ``fit`` routes
+        metadata (such as ``groups``) to the splitter's ``split``, and to the
+        scorer for each fold's test part; ``sample_weight`` trains every fit.
+        See scikit-learn's Metadata Routing user guide.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter` with the
+            routing information.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            .add(
+                scorer=self._scorer(),
+                method_mapping=MethodMapping()
+                .add(caller="score", callee="score")
+                .add(caller="fit", callee="score"),
+            )
+        )
+
+    def _base_estimator(self):
+        """The estimator each path fits."""
+        params = self.get_params(deep=False)
+        for name in self._cv_constraints:
+            params.pop(name)
+        return self._base_class(**params)
+
+    def _grid(self):
+        """The (l1_ratio, dropout) pairs, each of which gets its own path."""
+        l1_ratios = [self.l1_ratio] if self.l1_ratios is None else list(self.l1_ratios)
+        dropouts = [self.dropout] if self.dropouts is None else list(self.dropouts)
+        if not l1_ratios or not dropouts:
+            raise ValueError("l1_ratios and dropouts must not be empty.")
+        for rho in l1_ratios:
+            if not (isinstance(rho, Real) and 0 <= rho <= 1):
+                raise ValueError(
+                    "Each l1_ratio in l1_ratios must be a float in [0, 1], got "
+                    f"{rho!r}."
+                )
+        return l1_ratios, dropouts, [(r, d) for r in l1_ratios for d in dropouts]
+
+    @staticmethod
+    def _grid_label(l1_ratio, dropout):
+        return f"l1_ratio={l1_ratio}, dropout={dropout}"
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Fit a path per fold and grid point, pick the best alpha, and refit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights for training (each fold's training part, and the
+            refit). As in ``GridSearchCV``, they also weight each fold's test
+            score when the scorer takes ``sample_weight`` (the default scorer
+            does); with metadata routing on, when the scorer requests them.
+
+        **params : dict
+            Metadata for the splitter and the scorer. Without metadata routing,
+            only ``groups``, passed to ``cv.split`` (for ``GroupKFold`` and the
+            other group splitters). With
+            ``sklearn.set_config(enable_metadata_routing=True)``, any metadata
+            that the splitter's ``split`` or the scorer requests, as
+            ``GridSearchCV`` and ``LogisticRegressionCV`` route it.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(params, self, "fit", allow=["groups"])
+        # A search that fails, at any point, leaves the estimator as it was.
+        saved = self.__dict__.copy()
+        try:
+            return self._search(X, y, sample_weight, params)
+        except BaseException:
+            restore_state(self, saved)
+            raise
+
+    def _route(self, sample_weight, params, scorer):
+        """The metadata of ``cv.split`` and of the scorer, as GridSearchCV's."""
+        if _routing_enabled():
+            if sample_weight is not None:
+                params = {**params, "sample_weight": sample_weight}
+            routed = process_routing(self, "fit", **params)
+            return routed.splitter.split, routed.scorer.score
+        split_params = {"groups": params.get("groups")}
+        score_params = {}
+        if sample_weight is not None:
+            if _scorer_accepts_sample_weight(scorer):
+                score_params["sample_weight"] = sample_weight
+            else:
+                warnings.warn(
+                    f"The scoring {scorer} does not support sample_weight, which "
+                    "may lead to statistically incorrect results when fitting "
+                    f"{self} with sample_weight.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return split_params, score_params
+
+    def _search(self, X, y, sample_weight, params):
+        self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+            dtype=(np.float64, np.float32),
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        base = self._base_estimator()
+        _check_path_estimator(base)
+        l1_ratios, dropouts, grid = self._grid()
+        alphas = _alpha_grid(
+            base.set_params(l1_ratio=l1_ratios[0], dropout=dropouts[0]),
+            X,
+            y,
+            sample_weight,
+            self.alphas,
+            self.eps,
+            l1_ratios,
+        )
+        scorer = self._scorer()
+        split_params, score_params = self._route(sample_weight, params, scorer)
+        if self.scoring is None:
+            # The same score, through each model's own ``score``: a scorer's
+            # checks cost as much as a short path point on small data.
+            scorer = check_scoring(base)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        splits = list(cv.split(X, y, **split_params))
+        increasing = alphas[::-1]
+        tasks = [
+            (point, fold, train, test)
+            for point in range(len(grid))
+            for fold, (train, test) in enumerate(splits)
+        ]
+        n_splits = len(splits)
+        # scikit-learn's Parallel carries the caller's configuration and warning
+        # filters into the workers, as GridSearchCV's does.
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_path)(
+                clone(base).set_params(l1_ratio=grid[point][0], dropout=grid[point][1]),
+                X,
+                y,
+                sample_weight,
+                train,
+                test,
+                increasing,
+                self.path_max_iter,
+                scorer,
+                score_params,
+                f"fold {fold + 1}/{n_splits}, " + self._grid_label(*grid[point]),
+            )
+            for point, fold, train, test in tasks
+        )
+        self._store_results(alphas, grid, splits, tasks, results)
+
+        if self.refit:
+            l1_ratio, dropout = self.l1_ratio_, self.dropout_
+            refit_alphas = increasing[increasing <= self.alpha_]
+            if _early_stopping_rounds(base):
+                # Every round starts from the first fit: the one at alpha_ is
+                # all the refit needs.
+                refit_alphas = np.unique(refit_alphas[[0, -1]])
+            start = time.perf_counter()
+            estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
+            fits = _path_fits(
+                estimator,
+                X,
+                y,
+                sample_weight,
+                refit_alphas,
+                self.path_max_iter,
+                "refit, " + self._grid_label(l1_ratio, dropout),
+            )
+            *_, (fitted, _) = fits
+            self.refit_time_ = time.perf_counter() - start
+            # The refitted model's state becomes this estimator's, so prediction,
+            # pruning and the fitted attributes are the base class's own.
+            for name, value in vars(fitted).items():
+                fitted_attribute = name.endswith("_") or name.startswith("_")
+                if fitted_attribute and name not in (
+                    "n_features_in_",
+                    "feature_names_in_",
+                ):
+                    setattr(self, name, value)
+        else:
+            for name in ("coefs_", "intercepts_"):
+                self.__dict__.pop(name, None)
+        return self
+
+    def _store_results(self, alphas, grid, splits, tasks, results):
+        n_alphas, n_points, n_splits = len(alphas), len(grid), len(splits)
+        # Paths ran weakest first; the results are stored strongest first.
+        shape = (n_points, n_splits, n_alphas)
+        scores, n_iter = np.empty(shape), np.empty(shape, dtype=np.int64)
+        fit_time, score_time = np.empty(shape), np.empty(shape)
+        for (point, fold, _, _), (s, it, ft, st) in zip(tasks, results):
+            scores[point, fold] = s[::-1]
+            n_iter[point, fold] = it[::-1]
+            fit_time[point, fold] = ft[::-1]
+            score_time[point, fold] = st[::-1]
+
+        def flat(values):  # (point, split, alpha) -> (split, point * n_alphas + alpha)
+            return values.transpose(1, 0, 2).reshape(n_splits, -1)
+
+        scores, n_iter = flat(scores), flat(n_iter)
+        fit_time, score_time = flat(fit_time), flat(score_time)
+        params = [
+            {"alpha": float(a), "l1_ratio": rho, "dropout": drop}
+            for rho, drop in grid
+            for a in alphas
+        ]
+        results = {
+            "mean_fit_time": fit_time.mean(axis=0),
+            "std_fit_time": fit_time.std(axis=0),
+            "mean_score_time": score_time.mean(axis=0),
+            "std_score_time": score_time.std(axis=0),
+        }
+        for name in ("alpha", "l1_ratio", "dropout"):
+            column = np.empty(len(params), dtype=object)
+            column[:] = [p[name] for p in params]
+            results[f"param_{name}"] = column
+        results["params"] = params
+        for split in range(n_splits):
+            results[f"split{split}_test_score"] = scores[split]
+        mean = scores.mean(axis=0)
+        results["mean_test_score"] = mean
+        results["std_test_score"] = scores.std(axis=0)
+        # As GridSearchCV: NaN scores rank last, ties share the smaller rank.
+        ranked = np.where(np.isnan(mean), -np.inf, mean)
+        order = np.argsort(-ranked, kind="stable")
+        rank = np.empty(len(mean), dtype=np.int32)
+        rank[order] = np.arange(1, len(mean) + 1)
+        for i in range(1, len(order)):
+            if ranked[order[i]] == ranked[order[i - 1]]:
+                rank[order[i]] = rank[order[i - 1]]
+        results["rank_test_score"] = rank
+        results["mean_n_iter"] = n_iter.mean(axis=0)
+
+        best = int(order[0])
+        self.cv_results_ = results
+        self.best_index_ = best
+        self.best_score_ = float(mean[best])
+        self.best_params_ = dict(params[best])
+        self.alpha_ = params[best]["alpha"]
+        self.l1_ratio_ = params[best]["l1_ratio"]
+        self.dropout_ = params[best]["dropout"]
+        self.alphas_ = alphas
+        self.n_splits_ = n_splits
+
+    def __sklearn_is_fitted__(self):
+        return "coefs_" in self.__dict__
+
+    def _forward_checked(self, X):
+        if "alpha_" in self.__dict__ and "coefs_" not in self.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} was fitted with refit=False: it holds "
+                "the search results (alpha_, cv_results_) but no model. Set "
+                f"refit=True, or fit {self._base_class.__name__}(alpha=alpha_, ...)."
+            )
+        return super()._forward_checked(X)
+
+    # The base classes' model code reads these; the fitted model's values stand in.
+    @property
+    def alpha(self):
+        return self.alpha_
+
+    warm_start = False
+
+
+def _search_doc(kind, base, folds, score, examples):
+    """The docstring of a cross-validated estimator, for one kind of base."""
+    return _SEARCH_DOC.format(
+        kind=kind, base=base, folds=folds, score=score
+    ) + textwrap.indent(textwrap.dedent(examples), "    ")
+
+
+_SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started paths.
+
+    For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
+    :func:`regularization_path` is fitted on the fold's training part, from the
+    weakest alpha to the strongest, each fit warm-started from the last; every
+    point is scored on the fold's held-out part. The point with the best mean score
+    is refitted on all the data, along the same path up to that alpha (with
+    ``early_stopping=True``, the path's first fit and the round at that alpha, see
+    :func:`regularization_path`), and this estimator then predicts as that model.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, ... : see {base}
+        Every parameter of :class:`{base}` but ``alpha`` (the grid
+        replaces it) and ``warm_start`` (the path warm-starts its fits), with the
+        same meaning and default.
+
+    alphas : int or array-like of float, default=10
+        The grid of penalty strengths: an int for that many values on a log scale
+        from ``alpha_max`` down to ``eps * alpha_max`` (computed on the whole data,
+        see :func:`regularization_path`), or the values themselves.
+
+    eps : float, default=1e-3
+        Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    path_max_iter : int or None, default=10
+        The most epochs of each fit of a path after the first: it starts from the
+        solution at the next weaker alpha, so it needs far fewer than a fit from
+        the initial weights (``max_iter``). An epoch counts as four minibatches
+        at least: on small data sets the cap rises (see
+        :func:`regularization_path`). None gives every fit ``max_iter``.
+
+    l1_ratios : array-like of float, default=None
+        L1 shares to search, each with its own path. None searches ``l1_ratio``
+        alone.
+
+    dropouts : array-like, default=None
+        Dropout rates to search (floats, or one sequence of per-layer rates per
+        entry), each with its own path. None searches ``dropout`` alone.
+
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``: None for 5-fold, an int for that many folds
+        ({folds}), or a splitter. A group splitter (``GroupKFold``, ...) takes
+        the ``groups`` passed to ``fit``.
+
+    scoring : str or callable, default=None
+        The score to maximise, as in ``GridSearchCV``. None uses the estimator's
+        ``score``: {score}.
+
+    n_jobs : int, default=None
+        Number of paths fitted in parallel (one per fold and grid point), through
+        scikit-learn's joblib ``Parallel``, which gives the workers the caller's
+        warning filters and scikit-learn configuration:
+        ``joblib.parallel_backend("dask")`` sends them to a Dask cluster. None
+        means 1 unless in a joblib context.
+
+    verbose : bool or int, default=False
+        As in {base}; each fit's lines follow a line that names its
+        path and point, ``[fold 2/5, l1_ratio=0.15, dropout=0.0] alpha 3/10 =
+        0.0046``, and a line with its test score ends each point of a fold's
+        path. The refit's lines are labelled ``[refit, ...]``.
+
+    refit : bool, default=True
+        Refit the best point on all the data. With False, only the search results
+        are kept and the estimator cannot predict.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The alpha of the best point.
+
+    l1_ratio_ : float
+        The l1_ratio of the best point.
+
+    dropout_ : float or list of float
+        The dropout of the best point.
+
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, decreasing.
+
+    cv_results_ : dict of ndarray
+        As ``GridSearchCV``'s: ``mean_fit_time``, ``std_fit_time``,
+        ``mean_score_time``, ``std_score_time``, ``param_alpha``,
+        ``param_l1_ratio``, ``param_dropout``, ``params``, ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, plus
+        ``mean_n_iter``, the epochs a fit ran on average. Points are ordered by
+        l1_ratio, then dropout, then decreasing alpha.
+
+    best_score_ : float
+        Mean cross-validated score of the best point.
+
+    best_params_ : dict
+        ``alpha``, ``l1_ratio`` and ``dropout`` of the best point.
+
+    best_index_ : int
+        Index of the best point in ``cv_results_``.
+
+    n_splits_ : int
+        Number of cross-validation folds.
+
+    refit_time_ : float
+        Seconds the refit took (with ``refit=True``).
+
+    coefs_, intercepts_, loss_curve_, n_iter_, ... : see {base}
+        The refitted model's attributes (with ``refit=True``).
+
+    See Also
+    --------
+    {base} : The estimator at one alpha.
+    regularization_path : The path of one fit.
+
+    Notes
+    -----
+    On the same grid and folds, the search fits far fewer epochs than a
+    ``GridSearchCV`` over :class:`{base}`, which fits every point
+    from scratch: see the performance page of the documentation for measured
+    ratios.
+
+    Examples
+    --------
+"""
+
+
+def _cv_constraints(base):
+    constraints = {
+        k: v for k, v in base._parameter_constraints.items() if k not in _REPLACED
+    }
+    constraints.update(_RegularizedMLPCVMixin._cv_constraints)
+    return constraints
+
+
+class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifier):
+    __doc__ = _search_doc(
+        "Classifier",
+        "RegularizedMLPClassifier",
+        "stratified ``KFold``",
+        "accuracy",
+        """\
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skreg import RegularizedMLPClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> search = RegularizedMLPClassifierCV((16,), penalty="l1", alphas=4, cv=3,
+    ...                                     max_iter=50, random_state=0)
+    >>> search.fit(scale(X), y).alphas_.shape
+    (4,)
+    >>> bool(search.best_score_ > 0.9)
+    True
+    """,
+    )
+
+    _base_class = RegularizedMLPClassifier
+    _parameter_constraints: dict = _cv_constraints(RegularizedMLPClassifier)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
+        class_weight=None,
+        alphas=10,
+        eps=1e-3,
+        path_max_iter=10,
+        l1_ratios=None,
+        dropouts=None,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.noise_std = noise_std
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.alphas = alphas
+        self.eps = eps
+        self.path_max_iter = path_max_iter
+        self.l1_ratios = l1_ratios
+        self.dropouts = dropouts
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+
+
+class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor):
+    __doc__ = _search_doc(
+        "Regressor",
+        "RegularizedMLPRegressor",
+        "``KFold``",
+        "R^2",
+        """\
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skreg import RegularizedMLPRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> search = RegularizedMLPRegressorCV((16,), alphas=[1e-3, 1e-2, 1e-1], cv=3,
+    ...                                    learning_rate_init=0.01, max_iter=100,
+    ...                                    random_state=0)
+    >>> search.fit(scale(X), scale(y)).alpha_ in search.alphas_
+    True
+    """,
+    )
+
+    _base_class = RegularizedMLPRegressor
+    _parameter_constraints: dict = _cv_constraints(RegularizedMLPRegressor)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        input_dropout=0.0,
+        noise_std=0.0,
+        max_norm=None,
+        weight_decay=0.0,
+        alphas=10,
+        eps=1e-3,
+        path_max_iter=10,
+        l1_ratios=None,
+        dropouts=None,
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.noise_std = noise_std
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
+        self.alphas = alphas
+        self.eps = eps
+        self.path_max_iter = path_max_iter
+        self.l1_ratios = l1_ratios
+        self.dropouts = dropouts
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
