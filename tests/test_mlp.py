@@ -2,16 +2,13 @@
 
 import copy
 import pickle
-import threading
 import tracemalloc
 import warnings
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from _models import equal_models
 from sklearn.base import clone
 from sklearn.datasets import (
     make_classification,
@@ -27,26 +24,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
-from threadpoolctl import threadpool_limits
 
 from skreg import (
     RegularizedMLPClassifier,
     RegularizedMLPRegressor,
-    _epoch,
-    _parallel,
-    _prediction,
-    _stochastic,
 )
 from skreg._prediction import forward_output
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
-
-
-def _equal_models(a, b):
-    return all(
-        np.array_equal(p, q)
-        for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_)
-    )
 
 
 # ----------------------------------------------------------------- penalties
@@ -96,7 +81,7 @@ def test_penalty_none_ignores_alpha(data):
     X, y = data
     a = RegularizedMLPClassifier(penalty=None, alpha=10.0, **FAST).fit(X, y)
     b = RegularizedMLPClassifier(penalty="l2", alpha=0.0, **FAST).fit(X, y)
-    assert _equal_models(a, b)
+    assert equal_models(a, b)
 
 
 def test_elasticnet_ratio_one_is_l1_and_zero_is_l2(data):
@@ -106,8 +91,8 @@ def test_elasticnet_ratio_one_is_l1_and_zero_is_l2(data):
     en1 = RegularizedMLPClassifier(penalty="elasticnet", l1_ratio=1.0, **params)
     l2 = RegularizedMLPClassifier(penalty="l2", **params).fit(X, y)
     en0 = RegularizedMLPClassifier(penalty="elasticnet", l1_ratio=0.0, **params)
-    assert _equal_models(l1, en1.fit(X, y))
-    assert _equal_models(l2, en0.fit(X, y))
+    assert equal_models(l1, en1.fit(X, y))
+    assert equal_models(l2, en0.fit(X, y))
 
 
 @pytest.mark.parametrize("batch_size", [20, 50, 200])
@@ -142,15 +127,15 @@ def test_dropout_is_reproducible_and_seeded(data):
     a = RegularizedMLPClassifier(**params).fit(X, y)
     b = RegularizedMLPClassifier(**params).fit(X, y)
     c = RegularizedMLPClassifier(**{**params, "random_state": 1}).fit(X, y)
-    assert _equal_models(a, b)
-    assert not _equal_models(a, c)
+    assert equal_models(a, b)
+    assert not equal_models(a, c)
 
 
 def test_dropout_changes_training_but_not_prediction(data):
     X, y = data
     plain = RegularizedMLPClassifier(**FAST).fit(X, y)
     dropped = RegularizedMLPClassifier(dropout=0.5, **FAST).fit(X, y)
-    assert not _equal_models(plain, dropped)
+    assert not equal_models(plain, dropped)
     np.testing.assert_array_equal(dropped.predict_proba(X), dropped.predict_proba(X))
 
 
@@ -160,8 +145,8 @@ def test_dropout_per_hidden_layer(data):
     none = RegularizedMLPClassifier(dropout=[0.0, 0.0], **params).fit(X, y)
     first = RegularizedMLPClassifier(dropout=[0.5, 0.0], **params).fit(X, y)
     same = RegularizedMLPClassifier(dropout=0.0, **params).fit(X, y)
-    assert _equal_models(none, same)
-    assert not _equal_models(none, first)
+    assert equal_models(none, same)
+    assert not equal_models(none, first)
 
 
 def test_dropout_same_with_sparse_and_dense_input(data):
@@ -266,11 +251,11 @@ def test_class_weight_is_folded_into_sample_weight(data):
     weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
     balanced = RegularizedMLPClassifier(class_weight="balanced", **FAST).fit(X, y)
     explicit = RegularizedMLPClassifier(**FAST).fit(X, y, sample_weight=weights[y])
-    assert _equal_models(balanced, explicit)
+    assert equal_models(balanced, explicit)
     as_dict = RegularizedMLPClassifier(
         class_weight=dict(enumerate(weights)), **FAST
     ).fit(X, y)
-    assert _equal_models(balanced, as_dict)
+    assert equal_models(balanced, as_dict)
 
 
 def test_sample_weight_zero_equals_removing_samples_full_batch(data):
@@ -287,7 +272,7 @@ def test_partial_fit_is_one_epoch_of_fit(data):
     X, y = data
     fitted = RegularizedMLPClassifier(**{**FAST, "max_iter": 1}).fit(X, y)
     partial = RegularizedMLPClassifier(**FAST).partial_fit(X, y, classes=np.unique(y))
-    assert _equal_models(fitted, partial)
+    assert equal_models(fitted, partial)
     partial.partial_fit(X, y)
     assert partial.t_ == 2 * len(X)
     assert len(partial.loss_curve_) == 2
@@ -478,7 +463,7 @@ def test_failed_fit_leaves_fitted_model_untouched(data):
     assert clf.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(clf.predict_proba(X), before)
     restored = pickle.loads(state)
-    assert _equal_models(clf, restored)
+    assert equal_models(clf, restored)
 
 
 def test_data_errors_are_sklearn_errors(data):
@@ -511,108 +496,6 @@ def test_fit_does_not_copy_a_contiguous_float_X(dtype):
     finally:
         tracemalloc.stop()
     assert peak < 0.5 * X.nbytes
-
-
-@pytest.mark.blas_kernels
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
-    # Layers wide enough that BLAS splits its work over threads, and batches large
-    # enough that each is split in two halves, computed by two threads or, when
-    # Numba's or the BLAS's thread count is 1, by one.
-    X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
-    X = X.astype(dtype)
-    assert 200 * (40 * 256 + 256 * 128 + 128 * 3) >= _epoch.HALVES_MIN_WORK
-    workers = []
-    kernel = _parallel.run_epoch_halves
-
-    def spy(*arguments):
-        workers.append(arguments[-3])
-        return kernel(*arguments)
-
-    monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
-    fits = []
-    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2)]:
-        monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
-        workers.clear()
-        with threadpool_limits(blas):
-            clf = RegularizedMLPClassifier(
-                hidden_layer_sizes=(256, 128),
-                batch_size=200,
-                max_iter=2,
-                dropout=0.1,
-                penalty="elasticnet",
-                random_state=0,
-            ).fit(X, y)
-            fits.append((clf, clf.predict_proba(X)))
-        expected = [0, 1] if min(blas, numba_threads) == 2 else [-1]
-        assert sorted(workers) == sorted(expected * 2)
-    first, p1 = fits[0]
-    for other, p2 in fits[1:]:
-        assert _equal_models(first, other)
-        np.testing.assert_array_equal(p1, p2)
-        assert first.loss_curve_ == other.loss_curve_
-
-
-def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
-    # The helper waits between epochs: one thread for the whole fit, none left
-    # running once the fit returns or fails.
-    X, y = data
-    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
-    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
-    served = []
-    serve = _parallel.EpochWorkers._serve
-
-    def spy(self):
-        served.append(threading.current_thread())
-        return serve(self)
-
-    monkeypatch.setattr(_parallel.EpochWorkers, "_serve", spy)
-    params = dict(FAST, max_iter=4, tol=0.0, n_iter_no_change=10)
-    with threadpool_limits(2):
-        clf = RegularizedMLPClassifier(**params).fit(X, y)
-        assert clf.n_iter_ == 4
-        assert len(served) == 1
-        assert not served[0].is_alive()
-
-        epoch = _parallel.EpochWorkers.epoch
-        epochs = []
-
-        def failing(self, arguments):
-            epochs.append(arguments)
-            if len(epochs) == 3:
-                raise RuntimeError("stop here")
-            return epoch(self, arguments)
-
-        monkeypatch.setattr(_parallel.EpochWorkers, "epoch", failing)
-        served.clear()
-        with pytest.raises(RuntimeError, match="stop here"):
-            RegularizedMLPClassifier(**params).fit(X, y)
-        assert len(served) == 1
-        assert not served[0].is_alive()
-
-
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypatch):
-    # The halves take the same steps, with sums taken in another order.
-    X, y = data
-    params = dict(
-        FAST,
-        max_iter=5,
-        tol=0.0,
-        n_iter_no_change=10,
-        solver=solver,
-        penalty="sparse_group_lasso",
-        dropout=0.2,
-        max_norm=2.0,
-    )
-    whole = RegularizedMLPClassifier(**params).fit(X, y)
-    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
-    halves = RegularizedMLPClassifier(**params).fit(X, y)
-    assert whole.n_iter_ == halves.n_iter_
-    pairs = zip(whole.coefs_ + whole.intercepts_, halves.coefs_ + halves.intercepts_)
-    for a, b in pairs:
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(whole.loss_curve_, halves.loss_curve_, rtol=1e-9)
 
 
 class _Validated(np.ndarray):
@@ -678,37 +561,6 @@ def test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance(kind, dtype
     # may take another kernel.
     for start, stop in [(0, 7), (5, 300), (100, 133)]:
         _assert_row_tolerance(predict(X[start:stop]), batch[start:stop])
-
-
-@pytest.mark.blas_kernels
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_predictions_do_not_depend_on_the_thread_count(dtype, monkeypatch):
-    # Large enough that the BLAS would split its products over threads, and that
-    # the chunks of rows are shared among threads of skreg's own.
-    X, y = make_classification(6000, 40, n_informative=10, n_classes=3, random_state=0)
-    X = X.astype(dtype)
-    clf = RegularizedMLPClassifier(
-        hidden_layer_sizes=(256, 128), max_iter=1, random_state=0
-    ).fit(X[:600], y[:600])
-    assert X.shape[0] * sum(W.size for W in clf.coefs_) >= 2 * _prediction._THREAD_WORK
-    threads = []
-    kernel = _prediction.forward
-
-    def spy(*arguments):
-        threads.append(threading.get_ident())
-        return kernel(*arguments)
-
-    monkeypatch.setattr(_prediction, "forward", spy)
-    results = []
-    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (4, 4)]:
-        monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
-        threads.clear()
-        with threadpool_limits(blas):
-            results.append(clf.predict_proba(X))
-        # One call of the kernel per thread (a finished thread's id may be reused).
-        assert len(threads) == min(blas, numba_threads)
-    for other in results[1:]:
-        np.testing.assert_array_equal(results[0], other)
 
 
 def _numpy_forward(model, X):
@@ -861,8 +713,8 @@ def test_input_noise_is_reproducible_and_regularizes(data):
     a = RegularizedMLPClassifier(noise_std=0.5, **FAST).fit(X, y)
     b = RegularizedMLPClassifier(noise_std=0.5, **FAST).fit(X, y)
     plain = RegularizedMLPClassifier(**FAST).fit(X, y)
-    assert _equal_models(a, b)
-    assert not _equal_models(a, plain)
+    assert equal_models(a, b)
+    assert not equal_models(a, plain)
     np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
 
 
@@ -997,8 +849,8 @@ def test_every_regularizer_at_once_is_reproducible(data, solver, lr, alpha):
         a = RegularizedMLPClassifier(random_state=0, **params).fit(X, y)
         b = RegularizedMLPClassifier(random_state=0, **params).fit(X, y)
         c = RegularizedMLPClassifier(random_state=1, **params).fit(X, y)
-    assert _equal_models(a, b)
-    assert not _equal_models(a, c)
+    assert equal_models(a, b)
+    assert not equal_models(a, c)
     assert a.score(X, y) > 0.65
     for W in a.coefs_:
         assert np.linalg.norm(W, axis=0).max() <= 1.5 * (1 + 1e-12)
@@ -1044,82 +896,6 @@ def test_select_from_model_keeps_the_informative_features():
     # The rows left out are exactly zero.
     W = pipeline[1].estimator_.coefs_[0]
     assert np.all(W[~pipeline[1].get_support()] == 0.0)
-
-
-def _with_dead_units(clf, rng):
-    """Zero random rows and columns of the hidden layers' weight matrices."""
-    coefs = [c.copy() for c in clf.coefs_]
-    for layer in range(len(coefs) - 1):
-        n_units = coefs[layer].shape[1]
-        silent = rng.random(n_units) < 0.3
-        constant = rng.random(n_units) < 0.3
-        coefs[layer + 1][silent] = 0.0
-        coefs[layer][:, constant] = 0.0
-    clf.coefs_ = coefs
-    return clf
-
-
-@settings(max_examples=15, deadline=None)
-@given(
-    seed=st.integers(0, 2**16),
-    activation=st.sampled_from(["relu", "tanh", "logistic", "identity"]),
-    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
-)
-# The last layer cut down to one silent unit silences the layers below it.
-@example(seed=79, activation="relu", hidden=[6, 4, 1])
-def test_prune_keeps_predictions_and_removes_dead_units(seed, activation, hidden):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(40, 5))
-    y = rng.integers(0, 3, size=40)
-    y[:3] = [0, 1, 2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = RegularizedMLPClassifier(
-            tuple(hidden), activation=activation, max_iter=3, random_state=seed
-        ).fit(X, y)
-    _with_dead_units(clf, rng)
-    before = clf.predict_proba(X)
-    clf.prune()
-    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-10, atol=1e-12)
-    assert clf.n_features_in_ == 5
-    assert clf.hidden_layer_sizes == tuple(c.shape[1] for c in clf.coefs_[:-1])
-    for layer in range(len(clf.coefs_) - 1):
-        W_in, W_out = clf.coefs_[layer], clf.coefs_[layer + 1]
-        dead = ~W_out.any(axis=1) | ~W_in.any(axis=0)
-        # Nothing dead is left, unless a layer is down to its one kept unit.
-        assert not dead.any() or W_in.shape[1] == 1
-    # Idempotent.
-    shapes = [c.shape for c in clf.coefs_]
-    clf.prune()
-    assert [c.shape for c in clf.coefs_] == shapes
-
-
-def test_prune_shrinks_a_group_lasso_network_and_training_continues(data):
-    X, y = data
-    clf = RegularizedMLPClassifier(
-        (32, 16),
-        penalty="group_lasso",
-        alpha=0.03,
-        learning_rate_init=0.01,
-        max_iter=100,
-        random_state=0,
-    ).fit(X, y)
-    before = clf.predict_proba(X)
-    n_before = sum(c.size for c in clf.coefs_)
-    clf.prune()
-    assert sum(c.size for c in clf.coefs_) < n_before
-    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-10, atol=1e-12)
-    # partial_fit and a warm start continue from the pruned network.
-    sizes = clf.hidden_layer_sizes
-    clf.partial_fit(X, y)
-    assert [c.shape[1] for c in clf.coefs_[:-1]] == list(sizes)
-    clf.set_params(warm_start=True, max_iter=5).fit(X, y)
-    assert [c.shape[1] for c in clf.coefs_[:-1]] == list(sizes)
-
-
-def test_prune_before_fit_raises():
-    with pytest.raises(NotFittedError):
-        RegularizedMLPClassifier().prune()
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -1182,52 +958,7 @@ def test_early_stopping_warmup_epochs_are_scored_but_never_kept(data):
     reference = copy.deepcopy(start).set_params(max_iter=best)
     reference._fit(X, y, keep_optimizer=True, early_stopping_warmup=best - 1)
     assert reference.validation_scores_[-best:] == scores[:best]
-    assert _equal_models(model, reference)
-
-
-def _fit_config(k):
-    X = np.random.RandomState(k).randn(600, 12).astype(np.float32 if k % 2 else None)
-    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
-    hidden = (96,) if k % 3 == 0 else (24, 12)
-    # Batches of 200 on (96,): two-thread epochs; (24, 12): one thread.
-    return (
-        RegularizedMLPClassifier(
-            hidden, max_iter=4, batch_size=200, random_state=k, dropout=0.1 * (k % 2)
-        ),
-        X,
-        y,
-    )
-
-
-@pytest.mark.blas_kernels
-def test_parallel_fits_and_predictions_equal_sequential_ones(monkeypatch):
-    # Fits that run at once in threads of one process, one of them holding the
-    # two-thread mode, and predictions made meanwhile, give the results of the
-    # same calls run one by one on a quiet process.
-    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
-    configs = [_fit_config(k) for k in range(6)]
-    X_big = np.random.RandomState(9).randn(4000, 12)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        alone = [clone(m).fit(X, y) for m, X, y in configs]
-        quiet = [m.predict_proba(X_big) for m in alone]
-        for _ in range(2):
-            fitted = [None] * len(configs)
-            predicted = [None] * len(configs)
-
-            def fit(k, fitted=fitted, predicted=predicted):
-                m, X, y = configs[k]
-                fitted[k] = clone(m).fit(X, y)
-                predicted[k] = alone[k].predict_proba(X_big)
-
-            threads = [threading.Thread(target=fit, args=(k,)) for k in range(6)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            for k in range(len(configs)):
-                assert _equal_models(fitted[k], alone[k]), k
-                assert np.array_equal(predicted[k], quiet[k]), k
+    assert equal_models(model, reference)
 
 
 def test_sample_weights_summing_to_zero_raise():
@@ -1256,7 +987,7 @@ def test_sample_weights_far_from_one_train_as_unit_weights(scale):
         weighted = RegularizedMLPClassifier((4,), max_iter=3, random_state=0).fit(
             X, y, sample_weight=np.full(len(y), scale)
         )
-    assert _equal_models(plain, weighted)
+    assert equal_models(plain, weighted)
 
 
 def _small_problem():
