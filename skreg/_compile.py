@@ -11,12 +11,11 @@ from ._interrupts import deferred_interrupts
 # (a division by zero gives inf or NaN, as in NumPy, instead of raising).
 JIT = dict(cache=True, nogil=True, error_model="numpy")
 
-# While Numba compiles a kernel it creates and drops hundreds of thousands of
-# Python objects, and the garbage collector's full collections, each a walk over
-# every object of the process, took about a seventh of a cold fit's compile time
-# here (more in a process that holds more objects). During the compiles that a fit
-# starts, only the young generations are collected: their garbage is freed as
-# usual, and what reaches the old generation waits for the next full collection.
+# A compile creates and drops hundreds of thousands of Python objects, and each
+# full collection walks every object of the process (its share of a cold fit is
+# on the performance page). During the compiles that a fit starts, only the young
+# generations are collected: their garbage is freed as usual, and what reaches the
+# old generation waits for the next full collection.
 _collections = {"lock": threading.Lock(), "compiles": 0, "thresholds": None}
 
 

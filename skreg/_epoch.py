@@ -18,11 +18,9 @@ from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
 # Fits whose batches take at least this many multiply-adds in their products
 # (batch size times the number of weights) split every batch in two halves, which
 # two threads can share. The choice depends on the problem alone, never on the
-# threads at hand, so a fit's results do not depend on them. Below it, measured
-# here, the two threads' meetings cost more than the second core saves (10,000 x
-# 20 with layers (32, 16) and batches of 64, 77,000 multiply-adds: a third slower
-# in float32); above it (460,000 with layers (100,) and batches of 200, 1.5
-# million on digits) the split saves a fifth to a third of an epoch.
+# threads at hand, so a fit's results do not depend on them. Below it, the two
+# threads' meetings cost more than the second core saves; the measurements that
+# set it are on the performance page ("Two threads per batch").
 HALVES_MIN_WORK = 1 << 17
 
 

@@ -199,10 +199,10 @@ def _multiply_dropped(A, delta, work, factors, activation, rate, sums):
 
 
 # Inlined into its jitted callers (the epoch kernels) before typing: compiled as a
-# callee of its own, its code was optimised and turned into machine code twice,
-# once on its own and once inside the epoch kernel, about a sixth of a cold first
-# fit. Inlining the smaller kernels as well costs more typing than it saves: Numba
-# types every inlined copy anew.
+# callee of its own, its code would be optimised and turned into machine code
+# twice, once on its own and once inside the epoch kernel. Inlining the smaller
+# kernels as well costs more typing than it saves: Numba types every inlined copy
+# anew.
 @njit(inline="always", **_JIT)
 def data_gradient(
     X,
@@ -381,8 +381,7 @@ def data_gradient(
     return loss_sum, weight_sum
 
 
-# Inlined as data_gradient is: compiled on its own, it cost a cold first fit about
-# a tenth more compile time.
+# Inlined as data_gradient is, for the same reason.
 @njit(inline="always", **_JIT)
 def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, part):
     """From ``data_gradient``'s sums to the objective's gradient; the penalty value.

@@ -171,8 +171,7 @@ class EpochWorkers:
     other for the cores): each then calls the BLAS single-threaded. The result is
     the same either way. The helper thread is started at the first epoch on two
     threads and waits for the next one, so that an epoch does not pay for the
-    start of a thread (about 80 microseconds, a twentieth of a small epoch);
-    ``close()`` ends it.
+    start of a thread; ``close()`` ends it.
     """
 
     def __init__(self, threads=1):

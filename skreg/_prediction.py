@@ -145,8 +145,8 @@ def _forward_blocks(estimator, X, coefs, intercepts, output, check_finite, threa
 
 
 def predict_output(estimator, X):
-    # scikit-learn's validation costs about 45 microseconds a call, half of a
-    # one-row prediction. A fitted model given a float ndarray of the training
+    # scikit-learn's validation costs as much as a one-row prediction itself. A
+    # fitted model given a float ndarray of the training
     # width, without feature names to compare, needs none of it: its values are
     # checked chunk by chunk in the forward pass. Anything else, or a value that
     # is not finite, takes the full path, which raises scikit-learn's errors and
