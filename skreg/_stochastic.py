@@ -53,6 +53,217 @@ def _weight_sparsity(params, layout):
     return zero_fraction, active, int(layout.units[1:-1].sum())
 
 
+def _check_call(estimator, X, incremental):
+    if estimator.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    if estimator.noise_std > 0 and sp.issparse(X):
+        raise ValueError(
+            "noise_std > 0 needs dense X: Gaussian noise on every entry would make "
+            "a sparse X dense. Convert X with X.toarray(), or use input_dropout, "
+            "which keeps zeros at zero."
+        )
+
+
+def _validation_split(estimator, X, Y, y_labels, sample_weight, random_state):
+    """``(train, validation)``: each ``(X, Y, y_labels, sample_weight)``.
+
+    The indices come from scikit-learn's own call, so the split is its split.
+    """
+    should_stratify = is_classifier(estimator) and estimator.n_outputs_ == 1
+    stratify = Y.astype(bool) if should_stratify else None
+    train, val = train_test_split(
+        np.arange(X.shape[0]),
+        random_state=random_state,
+        test_size=estimator.validation_fraction,
+        stratify=stratify,
+    )
+    if val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return tuple(
+        tuple(a[part] for a in (X, Y, y_labels, sample_weight)) for part in (train, val)
+    )
+
+
+def _batch_size(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(200, n_samples)
+    if estimator.batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than "
+            "sample size. It is going to be clipped",
+            stacklevel=5,
+        )
+    return int(np.clip(estimator.batch_size, 1, n_samples))
+
+
+def _optimizer_state(estimator, params, continued):
+    """The optimizer's state: a copy of the saved one when ``continued``.
+
+    A copy, so that an interrupted or failed call leaves the saved state intact.
+    The velocity of SGD and the first moment of Adam share the "first" slot.
+    """
+    state = estimator._optimizer_state
+    if state is not None and (state["second"] is None) == (estimator.solver == "adam"):
+        # Saved by the other solver (``solver`` changed between calls): its
+        # moments mean nothing to this one, which starts afresh.
+        state = None
+    if not continued or state is None:
+        return {
+            "first": np.zeros_like(params),
+            "second": np.zeros_like(params) if estimator.solver == "adam" else None,
+            "step": 0,
+            "learning_rate": float(estimator.learning_rate_init),
+        }
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+
+class _Progress:
+    """The bookkeeping of one call's epochs: counts, curves and the best so far.
+
+    A fresh convergence state on every call of fit (scikit-learn keeps the old one
+    on warm starts, so a refit with a new alpha stops after one epoch); the curves
+    continue those of the estimator.
+    """
+
+    def __init__(self, estimator, params):
+        self.n_iter = 0
+        self.t = estimator.t_
+        self.loss = getattr(estimator, "loss_", None)
+        self.curves = tuple(
+            list(getattr(estimator, name, None) or [])
+            for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+        )
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.best_params = params.copy()
+        self.no_improvement = 0
+
+    _SCALARS = (
+        "n_iter",
+        "t",
+        "loss",
+        "best_loss",
+        "best_validation_score",
+        "best_params",
+        "no_improvement",
+    )
+
+    def snapshot(self):
+        scalars = tuple(getattr(self, name) for name in self._SCALARS)
+        return scalars, tuple(len(curve) for curve in self.curves)
+
+    def restore(self, snapshot):
+        scalars, lengths = snapshot
+        for name, value in zip(self._SCALARS, scalars):
+            setattr(self, name, value)
+        for curve, length in zip(self.curves, lengths):
+            del curve[length:]
+
+    def record(self, estimator, score, params, scored_only):
+        """Count an epoch towards a stop, and keep the best; see ``fit_stochastic``."""
+        tol = estimator.tol
+        if estimator.early_stopping:
+            if estimator.verbose:
+                print("Validation score: %f" % score)
+            if scored_only:
+                return
+            if score < self.best_validation_score + tol:
+                self.no_improvement += 1
+            else:
+                self.no_improvement = 0
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                self.best_params = params.copy()
+        else:
+            if self.loss > self.best_loss - tol:
+                self.no_improvement += 1
+            else:
+                self.no_improvement = 0
+            self.best_loss = min(self.best_loss, self.loss)
+
+    def write(self, estimator, state):
+        estimator.n_iter_ = self.n_iter
+        estimator.t_ = self.t
+        estimator.loss_ = self.loss
+        estimator.loss_curve_ = self.curves[0]
+        estimator._optimizer_state = state
+        if estimator.early_stopping:
+            estimator.validation_scores_ = self.curves[1]
+            estimator.validation_loss_curve_ = self.curves[2]
+            estimator.best_validation_score_ = self.best_validation_score
+            estimator.best_loss_ = None
+        else:
+            estimator.best_loss_ = self.best_loss
+
+
+class _Checkpoint:
+    """The state at the end of the last completed epoch.
+
+    A kernel updates the weights and the optimizer's moments in place, batch by
+    batch, so an epoch that overflows or is interrupted is undone from this copy.
+    ``save`` is whole or not at all: a Ctrl-C half-way would pair the weights of
+    one epoch with the bookkeeping of another.
+    """
+
+    def __init__(self, params, state, progress):
+        self._params, self._state, self._progress = params, state, progress
+        self._weights = params.copy()
+        self._moments = [m.copy() for m in self._live_moments()]
+        self.save()
+
+    def _live_moments(self):
+        return [
+            m for m in (self._state["first"], self._state["second"]) if m is not None
+        ]
+
+    def save(self):
+        with deferred_interrupts():
+            self._weights[:] = self._params
+            for saved, m in zip(self._moments, self._live_moments()):
+                saved[:] = m
+            self._scalars = (
+                self._state["step"],
+                self._state["learning_rate"],
+                self._progress.snapshot(),
+            )
+
+    def restore(self):
+        self._params[:] = self._weights
+        for saved, m in zip(self._moments, self._live_moments()):
+            m[:] = saved
+        self._state["step"], self._state["learning_rate"], snapshot = self._scalars
+        self._progress.restore(snapshot)
+
+
+def _stop_message(estimator, state):
+    """After too many epochs without progress: None to go on, else the message.
+
+    Adaptive SGD lowers its learning rate instead, until the rate is too small.
+    """
+    if estimator.early_stopping:
+        msg = (
+            "Validation score did not improve more than "
+            "tol=%f for %d consecutive epochs."
+            % (estimator.tol, estimator.n_iter_no_change)
+        )
+    else:
+        msg = (
+            "Training loss did not improve more than tol=%f"
+            " for %d consecutive epochs." % (estimator.tol, estimator.n_iter_no_change)
+        )
+    adaptive = estimator.solver == "sgd" and estimator.learning_rate == "adaptive"
+    new_rate = adaptive_decrease(state["learning_rate"]) if adaptive else None
+    if new_rate is not None:
+        state["learning_rate"] = new_rate
+        if estimator.verbose:
+            print(msg + " Setting learning rate to %f" % new_rate)
+        return None
+    return msg + (" Learning rate too small." if adaptive else "") + " Stopping."
+
+
 def fit_stochastic(
     estimator,
     X,
@@ -71,47 +282,23 @@ def fit_stochastic(
     reraise_interrupt=False,
     workers=None,
 ):
-    if estimator.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
-    if estimator.noise_std > 0 and sp.issparse(X):
-        raise ValueError(
-            "noise_std > 0 needs dense X: Gaussian noise on every entry would make "
-            "a sparse X dense. Convert X with X.toarray(), or use input_dropout, "
-            "which keeps zeros at zero."
-        )
+    """Train ``params`` in place by sgd or adam; returns the weights to keep.
+
+    Under early stopping, the first ``early_stopping_warmup`` epochs are scored but
+    never kept as the best, nor counted towards a stop. Writes the fitted
+    attributes of the epochs (``n_iter_``, ``loss_curve_``, ...) to ``estimator``.
+    """
+    _check_call(estimator, X, incremental)
     early_stopping = estimator.early_stopping
     if early_stopping:
-        # Split indices with sklearn's call, so the split is sklearn's.
-        should_stratify = is_classifier(estimator) and estimator.n_outputs_ == 1
-        stratify = Y.astype(bool) if should_stratify else None
-        train, val = train_test_split(
-            np.arange(X.shape[0]),
-            random_state=random_state,
-            test_size=estimator.validation_fraction,
-            stratify=stratify,
+        (X, Y, y_train, sample_weight), validation = _validation_split(
+            estimator, X, Y, y_labels, sample_weight, random_state
         )
-        if val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        X_val, Y_val, y_val = X[val], Y[val], y_labels[val]
-        sample_weight_val = sample_weight[val]
-        X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+        X_val, Y_val, y_val, sample_weight_val = validation
         if hooks is not None:
-            hooks.use_data(X, y_labels[train], sample_weight)
-
+            hooks.use_data(X, y_train, sample_weight)
     n_samples = X.shape[0]
-    if estimator.batch_size == "auto":
-        batch_size = min(200, n_samples)
-    else:
-        if estimator.batch_size > n_samples:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than "
-                "sample size. It is going to be clipped",
-                stacklevel=4,
-            )
-        batch_size = int(np.clip(estimator.batch_size, 1, n_samples))
+    batch_size = _batch_size(estimator, n_samples)
 
     stochastic = bool(
         np.any(dropout > 0) or estimator.input_dropout > 0 or estimator.noise_std > 0
@@ -139,97 +326,25 @@ def fit_stochastic(
         workers = EpochWorkers()
     workers.threads = _parallel.available_threads() if halves else 1
 
-    state = estimator._optimizer_state
-    if state is not None and (state["second"] is None) == (estimator.solver == "adam"):
-        # Saved by the other solver (``solver`` changed between calls): its
-        # moments mean nothing to this one, which starts afresh.
-        state = None
-    if not (incremental or keep_optimizer) or state is None:
-        state = {
-            "first": np.zeros_like(params),
-            "second": np.zeros_like(params) if estimator.solver == "adam" else None,
-            "step": 0,
-            "learning_rate": float(estimator.learning_rate_init),
-        }
-    else:  # copies, so an interrupted or failed call leaves the old state intact
-        state = {
-            k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()
-        }
+    state = _optimizer_state(estimator, params, incremental or keep_optimizer)
     constraints = estimator._constraints()
     kernel_dropout = estimator._kernel_dropout(dropout)
-    # The velocity of SGD and the first moment of Adam share the "first" slot.
     adam = state["second"] is not None
     velocity = None if adam else state["first"]
     first = state["first"] if adam else None
 
-    # A fresh convergence state on every call of fit (sklearn keeps the old one
-    # on warm starts, so a refit with a new alpha stops after one epoch).
-    loss_curve = list(getattr(estimator, "loss_curve_", None) or [])
-    validation_scores = list(getattr(estimator, "validation_scores_", None) or [])
-    validation_losses = list(getattr(estimator, "validation_loss_curve_", None) or [])
-    best_loss = np.inf
-    best_validation_score = -np.inf
-    best_params = params.copy()
-    no_improvement = 0
-    n_iter = 0
-    t = estimator.t_
+    progress = _Progress(estimator, params)
+    loss_curve, validation_scores, validation_losses = progress.curves
     sample_index = np.arange(n_samples, dtype=np.int64)
-    loss = getattr(estimator, "loss_", None)
-
-    # The state at the end of the last completed epoch. A kernel updates the
-    # weights and the optimizer's moments in place, batch by batch, so an epoch
-    # that overflows or is interrupted is undone from these copies.
-    last_good = params.copy()
-    last_moments = [
-        m.copy() for m in (state["first"], state["second"]) if m is not None
-    ]
-
-    def commit():
-        last_good[:] = params
-        for saved, m in zip(last_moments, (state["first"], state["second"])):
-            saved[:] = m
-        return dict(
-            n_iter=n_iter,
-            t=t,
-            loss=loss,
-            step=state["step"],
-            learning_rate=state["learning_rate"],
-            best_loss=best_loss,
-            best_validation_score=best_validation_score,
-            best_params=best_params,
-            no_improvement=no_improvement,
-            lengths=(
-                len(loss_curve),
-                len(validation_scores),
-                len(validation_losses),
-            ),
-        )
-
-    def rollback(committed):
-        params[:] = last_good
-        for saved, m in zip(last_moments, (state["first"], state["second"])):
-            m[:] = saved
-        state["step"] = committed["step"]
-        state["learning_rate"] = committed["learning_rate"]
-        for curve, length in zip(
-            (loss_curve, validation_scores, validation_losses),
-            committed["lengths"],
-        ):
-            del curve[length:]
-
+    checkpoint = _Checkpoint(params, state, progress)
     # verbose >= 2 adds the penalty, the validation loss, the sparsity, the
     # learning rate and the time to scikit-learn's "Iteration" line, which
     # scripts read, and keeps its other lines.
     details = estimator.verbose >= 2
 
-    with deferred_interrupts():
-        committed = commit()
     try:
         for _ in range(estimator.max_iter):
-            # Whole or not at all: a Ctrl-C half-way would pair the weights
-            # of one epoch with the bookkeeping of another.
-            with deferred_interrupts():
-                committed = commit()
+            checkpoint.save()
             if hooks is not None:
                 hooks.begin("epoch", params)
             if details:
@@ -237,9 +352,9 @@ def fit_stochastic(
                 epoch_rate = state["learning_rate"]
             if estimator.shuffle:
                 # The draw of sklearn.utils.shuffle (a permutation of arange
-                # applied to the current order), without its input checks,
-                # which cost a tenth of an epoch on small data. Shuffling the
-                # order in place makes the same swaps on it as on arange.
+                # applied to the current order), without its input checks.
+                # Shuffling the order in place makes the same swaps on it as on
+                # arange.
                 random_state.shuffle(sample_index)
                 order = sample_index
             else:
@@ -275,10 +390,10 @@ def fit_stochastic(
                 accumulated, state["step"] = run_epoch(*arguments)
             epoch_loss = accumulated / n_samples
             if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
-                rollback(committed)
+                checkpoint.restore()
                 if hooks is not None:
                     hooks.abandon()
-                if n_iter == 0:
+                if progress.n_iter == 0:
                     # No epoch of this call gave a finite model to keep:
                     # scikit-learn's error, and the estimator stays as it was.
                     raise ValueError(
@@ -287,21 +402,22 @@ def fit_stochastic(
                         "preprocessed."
                     )
                 warnings.warn(
-                    f"The training loss became {epoch_loss} at epoch {n_iter + 1}; "
-                    "training stopped there and the weights of the last finite "
-                    "epoch were kept. Lower learning_rate_init, scale the input "
-                    "features, or increase alpha.",
+                    f"The training loss became {epoch_loss} at epoch "
+                    f"{progress.n_iter + 1}; training stopped there and the weights "
+                    "of the last finite epoch were kept. Lower learning_rate_init, "
+                    "scale the input features, or increase alpha.",
                     ConvergenceWarning,
                     stacklevel=4,
                 )
                 break
-            n_iter += 1
-            loss = epoch_loss
-            t += n_samples
-            loss_curve.append(loss)
+            progress.n_iter += 1
+            progress.loss = epoch_loss
+            progress.t += n_samples
+            loss_curve.append(epoch_loss)
             if estimator.verbose and not details:
-                print(_EPOCH_LINE % (n_iter, loss))
+                print(_EPOCH_LINE % (progress.n_iter, epoch_loss))
 
+            score = None
             if early_stopping:
                 # On this thread alone: a fit's memory stays that of a few
                 # chunks, whatever the threads at hand.
@@ -324,8 +440,8 @@ def fit_stochastic(
                 )
             if details:
                 _print_epoch_details(
-                    n_iter,
-                    loss,
+                    progress.n_iter,
+                    epoch_loss,
                     params,
                     layout,
                     alphas,
@@ -334,25 +450,9 @@ def fit_stochastic(
                     epoch_rate,
                     time.perf_counter() - epoch_start,
                 )
-            if early_stopping and n_iter <= early_stopping_warmup:
-                if estimator.verbose:
-                    print("Validation score: %f" % score)
-            elif early_stopping:
-                if estimator.verbose:
-                    print("Validation score: %f" % score)
-                if score < best_validation_score + estimator.tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                if score > best_validation_score:
-                    best_validation_score = score
-                    best_params = params.copy()
-            else:
-                if loss > best_loss - estimator.tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                best_loss = min(best_loss, loss)
+            progress.record(
+                estimator, score, params, progress.n_iter <= early_stopping_warmup
+            )
 
             # A callback's request to stop ends the training at this epoch.
             if hooks is not None and hooks.end(params):
@@ -360,45 +460,21 @@ def fit_stochastic(
 
             if estimator.solver == "sgd" and estimator.learning_rate == "invscaling":
                 state["learning_rate"] = invscaling_rate(
-                    estimator.learning_rate_init, estimator.power_t, t
+                    estimator.learning_rate_init, estimator.power_t, progress.t
                 )
 
-            if no_improvement > estimator.n_iter_no_change:
-                if early_stopping:
-                    msg = (
-                        "Validation score did not improve more than "
-                        "tol=%f for %d consecutive epochs."
-                        % (estimator.tol, estimator.n_iter_no_change)
-                    )
-                else:
-                    msg = (
-                        "Training loss did not improve more than tol=%f"
-                        " for %d consecutive epochs."
-                        % (estimator.tol, estimator.n_iter_no_change)
-                    )
-                new_rate = None
-                if estimator.solver == "sgd" and estimator.learning_rate == "adaptive":
-                    new_rate = adaptive_decrease(state["learning_rate"])
-                if new_rate is not None:
-                    state["learning_rate"] = new_rate
-                    no_improvement = 0
-                    if estimator.verbose:
-                        print(msg + " Setting learning rate to %f" % new_rate)
+            if progress.no_improvement > estimator.n_iter_no_change:
+                message = _stop_message(estimator, state)
+                if message is None:
+                    progress.no_improvement = 0
                 else:
                     if estimator.verbose:
-                        small = estimator.solver == "sgd" and (
-                            estimator.learning_rate == "adaptive"
-                        )
-                        print(
-                            msg
-                            + (" Learning rate too small." if small else "")
-                            + " Stopping."
-                        )
+                        print(message)
                     break
 
             if incremental:
                 break
-            if n_iter == estimator.max_iter:
+            if progress.n_iter == estimator.max_iter:
                 warnings.warn(
                     "Stochastic Optimizer: Maximum iterations (%d) "
                     "reached and the optimization hasn't converged yet."
@@ -412,35 +488,20 @@ def fit_stochastic(
         # interrupt propagates and the call leaves the estimator as it was.
         if hooks is not None:
             hooks.abandon()
-        rollback(committed)
-        n_iter, t, loss = committed["n_iter"], committed["t"], committed["loss"]
-        best_loss = committed["best_loss"]
-        best_validation_score = committed["best_validation_score"]
-        best_params = committed["best_params"]
-        if n_iter == 0 or reraise_interrupt:
+        checkpoint.restore()
+        if progress.n_iter == 0 or reraise_interrupt:
             raise
         warnings.warn(
-            f"Training interrupted by user after {n_iter} completed epochs; "
-            "the model of the last completed epoch was kept.",
+            f"Training interrupted by user after {progress.n_iter} completed "
+            "epochs; the model of the last completed epoch was kept.",
             stacklevel=4,
         )
     finally:
         workers.close()
 
-    if early_stopping and np.isfinite(best_validation_score):
-        params = best_params
-    estimator.n_iter_ = n_iter
-    estimator.t_ = t
-    estimator.loss_ = loss
-    estimator.loss_curve_ = loss_curve
-    estimator._optimizer_state = state
-    if early_stopping:
-        estimator.validation_scores_ = validation_scores
-        estimator.validation_loss_curve_ = validation_losses
-        estimator.best_validation_score_ = best_validation_score
-        estimator.best_loss_ = None
-    else:
-        estimator.best_loss_ = best_loss
+    if early_stopping and np.isfinite(progress.best_validation_score):
+        params = progress.best_params
+    progress.write(estimator, state)
     return params
 
 
