@@ -498,7 +498,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             penalty=penalty_code(self.penalty),
             grouped=group_marker(penalty_code(self.penalty)),
             l1_ratio=float(self.l1_ratio),
-            solver=OPTIMIZERS.get(self.solver, 0),
             momentum=float(self.momentum),
             nesterov=bool(self.nesterovs_momentum),
             learning_rate_init=float(self.learning_rate_init),

@@ -116,10 +116,10 @@ def _sparse_input(data, k, dropout, rate, key, index):
 
 
 @njit(**_JIT)
-def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, first):
+def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, base_index):
     """``Z = X[rows] @ W`` for CSR ``X``; input dropout as ``_sparse_input``.
 
-    Entry ``(r, j)`` of the batch has the dropout index ``first + r * n_in + j``.
+    Entry ``(r, j)`` of the batch has the dropout index ``base_index + r * n_in + j``.
     """
     n_in, n_out = W.shape
     Z[:] = 0.0
@@ -127,14 +127,14 @@ def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, first
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
-            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            v = _sparse_input(data, k, dropout, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
                 Z[r, h] += v * W[j, h]
 
 
 @njit(**_JIT)
 def _sparse_transposed_product(
-    indptr, indices, data, rows, delta, G, dropout, rate, key, first
+    indptr, indices, data, rows, delta, G, dropout, rate, key, base_index
 ):
     """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
     n_in, n_out = G.shape
@@ -143,27 +143,27 @@ def _sparse_transposed_product(
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
-            v = _sparse_input(data, k, dropout, rate, key, first + r * n_in + j)
+            v = _sparse_input(data, k, dropout, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
                 G[j, h] += v * delta[r, h]
 
 
 @njit(**_JIT)
-def _perturb_input(A0, rate, key, noise_std, noise_key, first):
+def _perturb_input(A0, rate, key, noise_std, noise_key, base_index):
     """In place: input dropout (``rate > 0``), then Gaussian noise (``noise_std``).
 
-    Entry ``(r, j)`` of the batch draws index ``first + r * n_in + j`` of each
+    Entry ``(r, j)`` of the batch draws index ``base_index + r * n_in + j`` of each
     stream.
     """
     size, n_in = A0.shape
     if rate > 0.0:
         for r in range(size):
             for j in range(n_in):
-                A0[r, j] *= dropout_factor(key, first + r * n_in + j, rate)
+                A0[r, j] *= dropout_factor(key, base_index + r * n_in + j, rate)
     if noise_std > 0.0:
         for r in range(size):
             for j in range(n_in):
-                A0[r, j] += noise_std * normal(noise_key, first + r * n_in + j)
+                A0[r, j] += noise_std * normal(noise_key, base_index + r * n_in + j)
 
 
 @njit(**_JIT)
@@ -262,13 +262,22 @@ def data_gradient(
     input_key = np.uint64(0)
     if dropout is not None:
         input_key = stream_key(cfg.seed, step, np.int64(0))
-    first = offset * n_in
+    base_index = offset * n_in
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
     # Two guards rather than if / else: Numba prunes a branch only on a None
     # argument, so each path is guarded by the argument that is None without it.
     if indptr is not None:
         _sparse_product(
-            indptr, indices, data, rows, W0, Z1, dropout, input_rate, input_key, first
+            indptr,
+            indices,
+            data,
+            rows,
+            W0,
+            Z1,
+            dropout,
+            input_rate,
+            input_key,
+            base_index,
         )
     if X is not None:
         if gathered:
@@ -292,7 +301,7 @@ def data_gradient(
             if dropout is not None:
                 noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
                 _perturb_input(
-                    A0, input_rate, input_key, cfg.noise_std, noise_key, first
+                    A0, input_rate, input_key, cfg.noise_std, noise_key, base_index
                 )
         else:
             A0 = X[start:stop]
@@ -347,7 +356,7 @@ def data_gradient(
                     dropout,
                     input_rate,
                     input_key,
-                    first,
+                    base_index,
                 )
             if X is not None:
                 np.dot(A0.T, delta, G)

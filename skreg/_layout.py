@@ -19,7 +19,6 @@ TrainConfig = namedtuple(
         "penalty",  # int code, see _penalties.PENALTIES
         "grouped",  # _penalties.group_marker(penalty): None or True
         "l1_ratio",
-        "solver",  # int code, see _optimizers.OPTIMIZERS
         "momentum",
         "nesterov",
         "learning_rate_init",

@@ -133,6 +133,7 @@ class Network:
         self.alphas = np.asarray(alphas, dtype=np.float64)
         self.dropout = np.asarray(dropout, dtype=np.float64)
         self.activation, self.loss, self.penalty = activation, loss, penalty
+        self.solver = OPTIMIZERS[solver]
         self.cfg = TrainConfig(
             activation=ACTIVATIONS[activation],
             smooth=smooth_marker(ACTIVATIONS[activation]),
@@ -140,7 +141,6 @@ class Network:
             penalty=penalty_code(penalty),
             grouped=group_marker(penalty_code(penalty)),
             l1_ratio=L1_RATIO,
-            solver=OPTIMIZERS[solver],
             momentum=float(momentum),
             nesterov=bool(nesterov),
             learning_rate_init=float(learning_rate_init),

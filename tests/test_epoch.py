@@ -80,7 +80,7 @@ def _run_epoch(
     # The estimator gathers the input batch when it shuffles or drops inputs.
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
     # SGD steps with a velocity, Adam with two moments.
-    if net.cfg.solver == OPTIMIZERS["sgd"]:
+    if net.solver == OPTIMIZERS["sgd"]:
         buffers = (state_1, None, None)
     else:
         buffers = (None, state_1, state_2)
@@ -208,7 +208,7 @@ def _run_halves(
 ):
     """``run_epoch_halves`` with one worker (``workers=1``) or two threads."""
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
-    if net.cfg.solver == OPTIMIZERS["sgd"]:
+    if net.solver == OPTIMIZERS["sgd"]:
         buffers = (state_1, None, None)
     else:
         buffers = (None, state_1, state_2)

@@ -35,7 +35,7 @@ from skreg._activations import ACTIVATIONS, IDENTITY, dropout_derivative, smooth
 from skreg._gradient import batch_objective_gradient
 from skreg._layout import Layout, TrainConfig
 from skreg._losses import LOSSES
-from skreg._optimizers import OPTIMIZERS, adam_step, sgd_step
+from skreg._optimizers import adam_step, sgd_step
 from skreg._penalties import (
     PENALTIES,
     group_marker,
@@ -208,7 +208,6 @@ class RandomNetwork:
             penalty=penalty_code(self.penalty),
             grouped=group_marker(penalty_code(self.penalty)),
             l1_ratio=float(self.l1_ratio),
-            solver=OPTIMIZERS["sgd"],
             momentum=0.0,
             nesterov=False,
             learning_rate_init=0.1,
