@@ -1,4 +1,6 @@
-"""Numpydoc sections the two estimators share: parameters, attributes, notes."""
+"""Numpydoc sections the estimators share: parameters, attributes, notes, searches."""
+
+import textwrap
 
 _PARAMETERS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -230,4 +232,134 @@ _NOTES_DOC = """
     by soft-thresholding each weight at ``eta * alpha * rho``, ``eta`` being the
     step the optimizer applied to that weight: the learning rate for 'sgd', and
     ``lr_t / (sqrt(v) + epsilon)`` for 'adam'.
+"""
+
+
+def _search_doc(kind, base, folds, score, examples):
+    """The docstring of a cross-validated estimator, for one kind of base."""
+    return _SEARCH_DOC.format(
+        kind=kind, base=base, folds=folds, score=score
+    ) + textwrap.indent(textwrap.dedent(examples), "    ")
+
+
+_SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started paths.
+
+    For each fold of ``cv``, and each ``l1_ratio`` and ``dropout`` in the grid, one
+    :func:`regularization_path` is fitted on the fold's training part, from the
+    weakest alpha to the strongest, each fit warm-started from the last; every
+    point is scored on the fold's held-out part. The point with the best mean score
+    is refitted on all the data, along the same path up to that alpha (with
+    ``early_stopping=True``, the path's first fit and the round at that alpha, see
+    :func:`regularization_path`), and this estimator then predicts as that model.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, ... : see {base}
+        Every parameter of :class:`{base}` but ``alpha`` (the grid
+        replaces it) and ``warm_start`` (the path warm-starts its fits), with the
+        same meaning and default.
+
+    alphas : int or array-like of float, default=10
+        The grid of penalty strengths: an int for that many values on a log scale
+        from ``alpha_max`` down to ``eps * alpha_max`` (computed on the whole data,
+        see :func:`regularization_path`), or the values themselves.
+
+    eps : float, default=1e-3
+        Ratio of the weakest to the strongest alpha of an automatic grid.
+
+    path_max_iter : int or None, default=10
+        The most epochs of each fit of a path after the first: it starts from the
+        solution at the next weaker alpha, so it needs far fewer than a fit from
+        the initial weights (``max_iter``). An epoch counts as four minibatches
+        at least: on small data sets the cap rises (see
+        :func:`regularization_path`). None gives every fit ``max_iter``.
+
+    l1_ratios : array-like of float, default=None
+        L1 shares to search, each with its own path. None searches ``l1_ratio``
+        alone.
+
+    dropouts : array-like, default=None
+        Dropout rates to search (floats, or one sequence of per-layer rates per
+        entry), each with its own path. None searches ``dropout`` alone.
+
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``: None for 5-fold, an int for that many folds
+        ({folds}), or a splitter. A group splitter (``GroupKFold``, ...) takes
+        the ``groups`` passed to ``fit``.
+
+    scoring : str or callable, default=None
+        The score to maximise, as in ``GridSearchCV``. None uses the estimator's
+        ``score``: {score}.
+
+    n_jobs : int, default=None
+        Number of paths fitted in parallel (one per fold and grid point), through
+        scikit-learn's joblib ``Parallel``, which gives the workers the caller's
+        warning filters and scikit-learn configuration:
+        ``joblib.parallel_backend("dask")`` sends them to a Dask cluster. None
+        means 1 unless in a joblib context.
+
+    verbose : bool or int, default=False
+        As in {base}; each fit's lines follow a line that names its
+        path and point, ``[fold 2/5, l1_ratio=0.15, dropout=0.0] alpha 3/10 =
+        0.0046``, and a line with its test score ends each point of a fold's
+        path. The refit's lines are labelled ``[refit, ...]``.
+
+    refit : bool, default=True
+        Refit the best point on all the data. With False, only the search results
+        are kept and the estimator cannot predict.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The alpha of the best point.
+
+    l1_ratio_ : float
+        The l1_ratio of the best point.
+
+    dropout_ : float or list of float
+        The dropout of the best point.
+
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, decreasing.
+
+    cv_results_ : dict of ndarray
+        As ``GridSearchCV``'s: ``mean_fit_time``, ``std_fit_time``,
+        ``mean_score_time``, ``std_score_time``, ``param_alpha``,
+        ``param_l1_ratio``, ``param_dropout``, ``params``, ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``, plus
+        ``mean_n_iter``, the epochs a fit ran on average. Points are ordered by
+        l1_ratio, then dropout, then decreasing alpha.
+
+    best_score_ : float
+        Mean cross-validated score of the best point.
+
+    best_params_ : dict
+        ``alpha``, ``l1_ratio`` and ``dropout`` of the best point.
+
+    best_index_ : int
+        Index of the best point in ``cv_results_``.
+
+    n_splits_ : int
+        Number of cross-validation folds.
+
+    refit_time_ : float
+        Seconds the refit took (with ``refit=True``).
+
+    coefs_, intercepts_, loss_curve_, n_iter_, ... : see {base}
+        The refitted model's attributes (with ``refit=True``).
+
+    See Also
+    --------
+    {base} : The estimator at one alpha.
+    regularization_path : The path of one fit.
+
+    Notes
+    -----
+    On the same grid and folds, the search fits far fewer epochs than a
+    ``GridSearchCV`` over :class:`{base}`, which fits every point
+    from scratch: see the performance page of the documentation for measured
+    ratios.
+
+    Examples
+    --------
 """
