@@ -15,7 +15,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from ._gradient import batch_objective_gradient, total_penalty
 from ._layout import Layout
 from ._losses import LOSSES, loss_and_delta
-from ._parallel import one_blas_thread
+from ._parallel import with_one_blas_thread
 from ._prediction import forward_output
 
 try:  # scipy renamed L-BFGS-B's verbosity option; sklearn keeps the shim
@@ -137,44 +137,42 @@ def initial_gradient(estimator, X, y, sample_weight=None):
     offsets, size = layout.work_offsets(chunk, False, no_dropout)
     work = np.empty(size, dtype=X.dtype)
     grad = np.empty_like(params)
-    total = np.zeros(params.shape, dtype=np.float64)
     rows = np.empty(chunk, dtype=np.int64)
     kernel_X = estimator._kernel_input(X)
     alphas = np.zeros(len(layer_units) - 1)
-    weight = 0.0
-    block = one_blas_thread()
-    try:
-        with block:
-            for start in range(0, n_samples, chunk):
-                stop = min(start + chunk, n_samples)
-                _, chunk_weight = batch_objective_gradient(
-                    *kernel_X,
-                    Y,
-                    sample_weight,
-                    _EMPTY_INT,
-                    start,
-                    stop,
-                    rows,
-                    params,
-                    grad,
-                    layout.units,
-                    layout.coef_offsets,
-                    layout.intercept_offsets,
-                    alphas,
-                    None,
-                    work,
-                    offsets,
-                    cfg,
-                    0,
-                )
-                # Each chunk's gradient is of its own weighted mean.
-                total += chunk_weight * grad
-                weight += chunk_weight
-        coefs, _ = layout.unpack(total / weight)
-        return coefs
-    except BaseException:
-        block.__exit__(None, None, None)
-        raise
+
+    def summed():
+        total = np.zeros(params.shape, dtype=np.float64)
+        weight = 0.0
+        for start in range(0, n_samples, chunk):
+            stop = min(start + chunk, n_samples)
+            _, chunk_weight = batch_objective_gradient(
+                *kernel_X,
+                Y,
+                sample_weight,
+                _EMPTY_INT,
+                start,
+                stop,
+                rows,
+                params,
+                grad,
+                layout.units,
+                layout.coef_offsets,
+                layout.intercept_offsets,
+                alphas,
+                None,
+                work,
+                offsets,
+                cfg,
+                0,
+            )
+            # Each chunk's gradient is of its own weighted mean.
+            total += chunk_weight * grad
+            weight += chunk_weight
+        return total / weight
+
+    coefs, _ = layout.unpack(with_one_blas_thread(summed))
+    return coefs
 
 
 def penalty_value(estimator):

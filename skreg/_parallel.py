@@ -143,6 +143,18 @@ class one_blas_thread:
                         _single["saved"] = None
 
 
+def with_one_blas_thread(call, *args):
+    """``call(*args)`` inside ``one_blas_thread``, left even when a Ctrl-C cuts the
+    ``with`` short before its exit runs."""
+    block = one_blas_thread()
+    try:
+        with block:
+            return call(*args)
+    except BaseException:
+        block.__exit__(None, None, None)
+        raise
+
+
 def available_threads():
     """Threads an epoch or a prediction may use: the fewer of Numba's and the BLAS's.
 

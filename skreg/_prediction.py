@@ -19,7 +19,7 @@ from ._activations import ACTIVATIONS, bias_activation, smooth_marker
 from ._forward import forward
 from ._interrupts import deferred_interrupts
 from ._losses import LOSSES, bias_output_activation
-from ._parallel import one_blas_thread
+from ._parallel import one_blas_thread, with_one_blas_thread
 from ._state import check_layers
 
 # Rows per chunk when predicting: memory stays bounded on large inputs, and in the
@@ -54,16 +54,9 @@ def forward_output(estimator, X, coefs, intercepts, check_finite=False, threads=
         return _forward_blocks(
             estimator, X, coefs, intercepts, output, check_finite, threads
         )
-    block = one_blas_thread()
-    try:
-        with block:
-            return _forward_blocks(
-                estimator, X, coefs, intercepts, output, check_finite, threads
-            )
-    except BaseException:
-        # A Ctrl-C can cut the ``with`` short before its exit runs.
-        block.__exit__(None, None, None)
-        raise
+    return with_one_blas_thread(
+        _forward_blocks, estimator, X, coefs, intercepts, output, check_finite, threads
+    )
 
 
 def _forward_blocks(estimator, X, coefs, intercepts, output, check_finite, threads):
@@ -72,14 +65,14 @@ def _forward_blocks(estimator, X, coefs, intercepts, output, check_finite, threa
     loss = LOSSES[estimator._loss_name()]
     dtype = output.dtype
     n_samples = X.shape[0]
+    coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
+    intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
+    arguments = (activation, smooth, loss, _PREDICT_CHUNK)
     if not sp.issparse(X) and X.flags.c_contiguous:
         # The common case, in compiled calls: no interpreter between the
         # products, and chunks small enough to stay in cache. Large inputs
         # share their chunks among threads; each chunk is computed alike
         # whatever the thread that takes it, so the result is the same.
-        coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
-        intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
-        arguments = (activation, smooth, loss, _PREDICT_CHUNK)
         n_chunks = -(-n_samples // _PREDICT_CHUNK)
         work = n_samples * sum(W.size for W in coefs)
         most = min(n_chunks, work // _THREAD_WORK)
@@ -123,9 +116,6 @@ def _forward_blocks(estimator, X, coefs, intercepts, output, check_finite, threa
     # Sparse or non-contiguous input, a chunk of rows at a time: the first
     # product by scipy (sparse) or on a contiguous copy, the rest in the
     # compiled pass, whose BLAS runs as in every other prediction.
-    coefs = tuple(np.ascontiguousarray(W, dtype=dtype) for W in coefs)
-    intercepts = tuple(np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
-    arguments = (activation, smooth, loss, _PREDICT_CHUNK)
     for start in range(0, n_samples, _INTERPRETED_CHUNK):
         A = X[start : start + _INTERPRETED_CHUNK]
         out = output[start : start + A.shape[0]]
