@@ -10,12 +10,11 @@ step size the optimizer applied to that coordinate: the learning rate for SGD (w
 or without momentum), and ``lr_t / (sqrt(v) + epsilon)`` for Adam, ``lr_t`` being
 Adam's bias-corrected rate.
 
-The group penalties then shrink each row of each weight matrix. Under SGD every
-coordinate took the same step, and the row's shrinkage is the closed form. Under
-Adam the coordinates of a row took different steps: the row gets the proximal
-operator of its norm in the metric of those steps (``scaled_group_shrink``), the
-exact counterpart of the per-coordinate soft threshold. A row of one weight gets
-the soft threshold, and equal steps give the closed form.
+The group penalties then shrink each row of each weight matrix, in the metric of
+the steps the optimizer took: ``_penalties.prox_rows`` after SGD, whose
+coordinates took the same step, ``_penalties.prox_rows_adam`` after Adam. The
+optimizers never ask which penalty it is: the proximal steps and their thresholds
+come from ``_penalties``.
 """
 
 import numpy as np
@@ -23,11 +22,10 @@ from numba import njit
 
 from ._compile import JIT as _JIT
 from ._penalties import (
-    group_share,
-    group_shrink,
-    l1_share,
-    scaled_group_shrink,
-    soft_threshold,
+    coordinate_threshold,
+    prox_coordinate,
+    prox_rows,
+    prox_rows_adam,
 )
 
 SGD = 0
@@ -76,7 +74,7 @@ def _sgd_block(params, grad, velocity, lr, momentum, nesterov, threshold):
         velocity[i] = update
         if nesterov:
             update = momentum * update - lr * grad[i]
-        params[i] = soft_threshold(params[i] + update, threshold)
+        params[i] = prox_coordinate(params[i] + update, threshold)
 
 
 @njit(**_JIT)
@@ -105,8 +103,6 @@ def sgd_step(
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
     cast = params.dtype.type
-    share = l1_share(penalty, l1_ratio)
-    groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
         # Pruned when the fit compiles: a whole step never compiles the split.
         if part is None:
@@ -114,7 +110,9 @@ def sgd_step(
         else:
             start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
-        threshold = lr * alphas[block] * share if weights else 0.0
+        threshold = 0.0
+        if weights:
+            threshold = coordinate_threshold(lr, alphas[block], penalty, l1_ratio)
         _sgd_block(
             params[start:stop],
             grad[start:stop],
@@ -124,13 +122,16 @@ def sgd_step(
             nesterov,
             cast(threshold),
         )
-        if grouped is not None and weights and groups > 0.0:
-            n_out = units[block + 1]
-            n_in = (stop - start) // n_out
-            W = params[start:stop].reshape((n_in, n_out))
-            row_threshold = lr * alphas[block] * groups * np.sqrt(n_out)
-            for i in range(n_in):
-                group_shrink(W[i], row_threshold)
+        if weights:
+            prox_rows(
+                params[start:stop],
+                units[block + 1],
+                lr,
+                alphas[block],
+                penalty,
+                l1_ratio,
+                grouped,
+            )
 
 
 @njit(**_JIT)
@@ -145,7 +146,7 @@ def _adam_block(
         first[i] = m
         second[i] = v
         step = lr / (np.sqrt(v) + epsilon)
-        params[i] = soft_threshold(params[i] - step * m, step * threshold)
+        params[i] = prox_coordinate(params[i] - step * m, step * threshold)
 
 
 @njit(**_JIT)
@@ -177,8 +178,6 @@ def adam_step(
     """
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
-    share = l1_share(penalty, l1_ratio)
-    groups = group_share(penalty, l1_ratio)
     for block in range(coef_offsets.shape[0]):
         # Pruned when the fit compiles: a whole step never compiles the split.
         if part is None:
@@ -186,7 +185,10 @@ def adam_step(
         else:
             start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
-        threshold = alphas[block] * share if weights else 0.0
+        # The threshold per unit step: each coordinate's loop scales it by its step.
+        threshold = 0.0
+        if weights:
+            threshold = coordinate_threshold(1.0, alphas[block], penalty, l1_ratio)
         _adam_block(
             params[start:stop],
             grad[start:stop],
@@ -200,20 +202,19 @@ def adam_step(
             cast(epsilon),
             cast(threshold),
         )
-        if grouped is None or not weights or groups == 0.0:
-            continue
-        n_out = units[block + 1]
-        n_in = (stop - start) // n_out
-        row_threshold = alphas[block] * groups * np.sqrt(n_out)
-        if row_threshold > 0.0:
-            W = params[start:stop].reshape((n_in, n_out))
-            V = second[start:stop].reshape((n_in, n_out))
-            T = grad[start:stop].reshape((n_in, n_out))
-            for i in range(n_in):
-                # Each coordinate's threshold is its Adam step times the row's.
-                for j in range(n_out):
-                    T[i, j] = lr / (np.sqrt(float(V[i, j])) + epsilon) * row_threshold
-                scaled_group_shrink(W[i], T[i])
+        if weights:
+            prox_rows_adam(
+                params[start:stop],
+                second[start:stop],
+                grad[start:stop],
+                units[block + 1],
+                lr,
+                epsilon,
+                alphas[block],
+                penalty,
+                l1_ratio,
+                grouped,
+            )
     return lr
 
 

@@ -20,40 +20,22 @@ from sklearn.utils._param_validation import (
 
 from ._full_batch import initial_gradient, mean_loss, penalty_value
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
+from ._penalties import alpha_max
 
 
 def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
-    """The strongest ``alpha`` of an automatic grid.
-
-    At the initial weights, the mean loss has gradient ``g``. An L1 term of strength
-    ``rho * alpha >= max |g|`` outweighs every weight's gradient, and a group term
-    of strength ``(1 - rho) * alpha * sqrt(n_out) >= max_i ||g[i, :]||`` every row's:
-    the proximal steps then push every weight to zero, so the grid starts where the
-    penalty switches the whole network off. L2, which never zeroes a weight, takes
-    the L1 scale.
-    """
+    """The strongest ``alpha`` of an automatic grid: where the penalty switches the
+    whole network off at the initial weights (``_penalties.alpha_max``), for the
+    ``l1_ratio`` that needs the largest."""
     gradients = initial_gradient(estimator, X, y, sample_weight)
     l1_scale = max(float(np.max(np.abs(g))) for g in gradients)
     group_scale = max(
         float(np.max(np.linalg.norm(g, axis=1)) / np.sqrt(g.shape[1]))
         for g in gradients
     )
-    penalty = estimator.penalty
-    tops = []
-    for rho in l1_ratios:
-        if penalty in ("l1", "l2"):
-            top = l1_scale
-        elif penalty == "elasticnet":
-            top = l1_scale / rho if rho > 0 else l1_scale
-        elif penalty == "group_lasso":
-            top = group_scale
-        else:  # sparse group lasso: whichever part switches a weight off first
-            top = min(
-                l1_scale / rho if rho > 0 else np.inf,
-                group_scale / (1 - rho) if rho < 1 else np.inf,
-            )
-        tops.append(top)
-    top = max(tops)
+    top = max(
+        alpha_max(estimator.penalty, rho, l1_scale, group_scale) for rho in l1_ratios
+    )
     if not np.isfinite(top) or top <= 0:
         raise ValueError(
             "The automatic alpha grid needs a nonzero loss gradient at the initial "

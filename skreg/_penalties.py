@@ -11,8 +11,13 @@ has three shares:
 
 The two non-smooth parts are applied by their proximal operators right after the
 optimizer step, so weights, and whole rows, become exactly zero: first the soft
-threshold on each weight (``prox_1d``), then the shrinkage of each row
-(``group_shrink``). That composition is the proximal operator of their sum.
+threshold on each weight (``prox_coordinate``), then the shrinkage of each row
+(``prox_rows`` in the plain metric, ``prox_rows_adam`` in Adam's). That
+composition is the proximal operator of their sum.
+
+This module is the one place that knows a penalty: the optimizers, the gradient,
+the penalty value, the estimators' checks and the path's largest alpha
+(``alpha_max``) all ask it through the penalty's integer code and ``l1_ratio``.
 
 =====================  ===============  ==============  ==================
 penalty                ``l2_share``     ``l1_share``    ``group_share``
@@ -56,24 +61,52 @@ def penalty_code(penalty):
 
 
 def is_smooth(penalty, l1_ratio):
-    """Whether the penalty has no non-smooth (proximal) part."""
-    return penalty in (None, "l2") or (penalty == "elasticnet" and l1_ratio == 0)
+    """Whether the penalty has no non-smooth (proximal) part at this ``l1_ratio``."""
+    code = penalty_code(penalty)
+    l1 = l1_share.py_func(code, l1_ratio)
+    return l1 == 0 and group_share.py_func(code, l1_ratio) == 0
 
 
 def has_groups(penalty):
-    """Whether the penalty switches off whole rows of the weight matrices."""
-    return penalty in ("group_lasso", "sparse_group_lasso")
+    """Whether the penalty can switch off whole rows of the weight matrices.
+
+    Shares are linear in ``l1_ratio`` and non-negative on ``[0, 1]``, so the group
+    share is positive for some ``l1_ratio`` if and only if it is at 0.5.
+    """
+    return group_share.py_func(penalty_code(penalty), 0.5) > 0
 
 
 def group_marker(code):
     """The ``grouped`` argument of the kernels for the penalty ``code``.
 
-    None for the penalties without groups, True for the group penalties. Numba
+    None for the penalties without groups, True for the group penalties: Numba
     prunes a branch on ``grouped is None`` when it compiles, so a fit without a
-    group penalty never compiles the row norms and shrinkages: a tenth of a cold
-    fit's compile time.
+    group penalty never compiles the row norms and shrinkages.
     """
-    return True if code in (GROUP_LASSO, SPARSE_GROUP_LASSO) else None
+    return True if group_share.py_func(code, 0.5) > 0 else None
+
+
+def alpha_max(penalty, l1_ratio, l1_scale, group_scale):
+    """An ``alpha`` from which the proximal steps zero every weight.
+
+    ``l1_scale`` is ``max |g|`` and ``group_scale`` ``max_i ||g[i, :]||_2 /
+    sqrt(n_out)`` over the weight matrices' loss gradients ``g``: the L1 part
+    outweighs every weight's gradient from ``alpha * l1_share >= l1_scale``, the
+    group part every row's from ``alpha * group_share >= group_scale``; the
+    smaller of the two switches the network off (exactly where it starts for a
+    penalty with one non-smooth part; the two parts together start a little
+    earlier). A penalty without a non-smooth part, which never zeroes a weight,
+    takes the L1 scale.
+    """
+    code = penalty_code(penalty)
+    l1 = l1_share.py_func(code, l1_ratio)
+    group = group_share.py_func(code, l1_ratio)
+    if l1 == 0 and group == 0:
+        return l1_scale
+    return min(
+        l1_scale / l1 if l1 > 0 else np.inf,
+        group_scale / group if group > 0 else np.inf,
+    )
 
 
 @njit(**_JIT)
@@ -152,15 +185,76 @@ def soft_threshold(w, threshold):
 
 
 @njit(**_JIT)
-def prox_1d(w, step_alpha, code, l1_ratio):
-    """Proximal step of the L1 part of ``step * h`` at one weight.
+def coordinate_threshold(step, alpha, code, l1_ratio):
+    """``step * alpha * l1_share``: the threshold of ``prox_coordinate``.
 
-    ``step_alpha = step * alpha``. The soft threshold at ``step_alpha * l1_share``,
-    the identity for a penalty without an L1 part. The optimizers apply exactly this
-    step, with ``alpha * l1_share`` computed once per weight matrix; for a penalty
-    with groups, ``group_shrink`` follows on each row.
+    ``step`` is the step size the optimizer took on the weights (1 when the
+    caller scales the threshold by each coordinate's step itself, as Adam does).
     """
-    return soft_threshold(w, step_alpha * l1_share(code, l1_ratio))
+    return step * alpha * l1_share(code, l1_ratio)
+
+
+@njit(**_JIT)
+def prox_coordinate(w, threshold):
+    """Proximal step of the coordinate-wise (L1) part at one weight.
+
+    The soft threshold at ``threshold`` (from ``coordinate_threshold``), the
+    identity at 0. The optimizers call it in their update loops, which stay free
+    of branches and vectorize; ``prox_rows`` or ``prox_rows_adam`` follow on each
+    row for a penalty with groups.
+    """
+    return soft_threshold(w, threshold)
+
+
+@njit(**_JIT)
+def row_threshold(step, alpha, code, l1_ratio, n_out):
+    """``step * alpha * group_share * sqrt(n_out)``: a row's group threshold."""
+    return step * alpha * group_share(code, l1_ratio) * np.sqrt(n_out)
+
+
+@njit(**_JIT)
+def prox_rows(weights, n_out, step, alpha, code, l1_ratio, grouped):
+    """In place: the group part's proximal step on each row of a weight block.
+
+    ``weights`` is a contiguous block of rows of ``n_out`` weights. Every
+    coordinate took the step ``step``, so each row gets ``group_shrink``'s closed
+    form. ``grouped`` is ``group_marker(code)``: None compiles nothing.
+    """
+    if grouped is None:
+        return
+    threshold = row_threshold(step, alpha, code, l1_ratio, n_out)
+    if threshold > 0.0:
+        W = weights.reshape((weights.size // n_out, n_out))
+        for i in range(W.shape[0]):
+            group_shrink(W[i], threshold)
+
+
+@njit(**_JIT)
+def prox_rows_adam(
+    weights, second, scratch, n_out, lr, epsilon, alpha, code, l1_ratio, grouped
+):
+    """In place: the group part's proximal step on each row of a block after Adam.
+
+    ``weights``, Adam's second moments ``second`` and ``scratch`` (overwritten)
+    are contiguous blocks of rows of ``n_out`` entries. Adam moved each
+    coordinate by the step ``lr / (sqrt(second) + epsilon)``; each row gets the
+    proximal operator of its norm in the metric of those steps
+    (``scaled_group_shrink``). ``grouped`` is ``group_marker(code)``: None
+    compiles nothing.
+    """
+    if grouped is None:
+        return
+    threshold = row_threshold(1.0, alpha, code, l1_ratio, n_out)
+    if threshold > 0.0:
+        shape = (weights.size // n_out, n_out)
+        W = weights.reshape(shape)
+        V = second.reshape(shape)
+        T = scratch.reshape(shape)
+        for i in range(W.shape[0]):
+            # Each coordinate's threshold is its Adam step times the row's.
+            for j in range(W.shape[1]):
+                T[i, j] = lr / (np.sqrt(float(V[i, j])) + epsilon) * threshold
+            scaled_group_shrink(W[i], T[i])
 
 
 @njit(**_JIT)

@@ -3,6 +3,7 @@
 import copy
 
 import numpy as np
+from _reference import SHARES
 from sklearn.base import clone
 
 from skreg import (
@@ -93,12 +94,13 @@ def _assert_same_weights(coefs, intercepts, model):
 
 
 def _expected_alpha_max(gradient, penalty, rho):
+    """Where the first non-smooth part outweighs every weight's (or row's) gradient."""
     l1 = max(np.abs(g).max() for g in gradient)
     group = max(np.linalg.norm(g, axis=1).max() / np.sqrt(g.shape[1]) for g in gradient)
-    return {
-        "l1": l1,
-        "l2": l1,
-        "elasticnet": l1 / rho,
-        "group_lasso": group,
-        "sparse_group_lasso": min(l1 / rho, group / (1 - rho)),
-    }[penalty]
+    _, l1_share, group_share = SHARES[penalty](rho)
+    if l1_share == 0 and group_share == 0:
+        return l1
+    return min(
+        l1 / l1_share if l1_share else np.inf,
+        group / group_share if group_share else np.inf,
+    )

@@ -19,19 +19,25 @@ from numpy.testing import assert_allclose, assert_array_equal
 from skreg._penalties import (
     NONE,
     PENALTIES,
+    alpha_max,
+    coordinate_threshold,
+    group_marker,
     group_shrink,
     has_groups,
     is_smooth,
     l2_share,
     penalty_code,
-    prox_1d,
+    prox_coordinate,
+    prox_rows,
+    prox_rows_adam,
+    row_threshold,
     scaled_group_shrink,
     soft_threshold,
     value,
 )
 
 NAMES = [None, *PENALTIES]
-# Penalties whose proximal step is coordinate-wise: prox_1d alone.
+# Penalties whose proximal step is coordinate-wise: prox_coordinate alone.
 COORDINATE_WISE = [name for name in NAMES if not has_groups(name)]
 HYPOTHESIS = settings(max_examples=40, deadline=None)
 
@@ -90,7 +96,13 @@ def test_penalty_code():
 def test_is_smooth_iff_there_is_no_nonsmooth_part(name, rho):
     _, l1, group = REFERENCE[name](rho)
     assert is_smooth(name, rho) == (l1 == 0.0 and group == 0.0)
-    assert has_groups(name) == (name in ("group_lasso", "sparse_group_lasso"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_has_groups_iff_some_l1_ratio_gives_a_group_share(name):
+    grouped = any(REFERENCE[name](rho)[2] > 0 for rho in np.linspace(0, 1, 11))
+    assert has_groups(name) == grouped
+    assert group_marker(penalty_code(name)) is (True if grouped else None)
 
 
 # -------------------------------------------------------------- soft threshold
@@ -120,7 +132,12 @@ def test_soft_threshold_satisfies_the_subgradient_condition(w, t):
         assert_allclose(w - x, t * np.sign(x), rtol=1e-12, atol=1e-12 * abs(w))
 
 
-# ------------------------------------------------------------------ prox_1d
+# ---------------------------------------------------------- prox_coordinate
+
+
+def prox_1d(w, step_alpha, code, rho):
+    """The penalty's proximal step at one weight, as the optimizers take it."""
+    return prox_coordinate(w, coordinate_threshold(1.0, step_alpha, code, rho))
 
 
 @HYPOTHESIS
@@ -345,3 +362,87 @@ def test_scaled_group_shrink_with_tiny_or_zero_thresholds_keeps_the_row():
         scaled_group_shrink(w, np.array(thresholds))
         assert np.all(np.isfinite(w))
         assert_allclose(w[:2], [3.0, -4.0], rtol=1e-3)
+
+
+# ------------------------------------------------ the rows' steps, alpha_max
+
+
+@HYPOTHESIS
+@given(
+    W=weights, step=floats(0, 3), alpha=floats(0, 3), rho=ratios, grouped=st.booleans()
+)
+@pytest.mark.parametrize("name", NAMES)
+def test_prox_rows_shrinks_each_row_at_the_row_threshold(
+    name, W, step, alpha, rho, grouped
+):
+    code = penalty_code(name)
+    _, _, group = REFERENCE[name](rho)
+    expected = W.copy()
+    threshold = step * alpha * group * np.sqrt(W.shape[1])
+    if grouped:
+        for row in expected:
+            group_shrink(row, threshold)
+    result = W.copy()
+    prox_rows(result.ravel(), W.shape[1], step, alpha, code, rho, grouped or None)
+    assert_array_equal(result, expected)
+    assert row_threshold(step, alpha, code, rho, W.shape[1]) == threshold
+
+
+@HYPOTHESIS
+@given(W=weights, alpha=floats(0, 3), rho=ratios, lr=floats(1e-4, 1), data=st.data())
+@pytest.mark.parametrize("name", ["group_lasso", "sparse_group_lasso"])
+def test_prox_rows_adam_takes_each_coordinates_adam_step(name, W, alpha, rho, lr, data):
+    V = data.draw(arrays(np.float64, W.shape, elements=floats(0, 10)))
+    epsilon = 1e-8
+    _, _, group = REFERENCE[name](rho)
+    steps = lr / (np.sqrt(V) + epsilon) * (alpha * group * np.sqrt(W.shape[1]))
+    expected = W.copy()
+    if alpha * group > 0:
+        for row, t in zip(expected, steps):
+            scaled_group_shrink(row, t.copy())
+    result = W.copy()
+    scratch = np.empty(W.size)
+    code = penalty_code(name)
+    n_out = W.shape[1]
+    args = (n_out, lr, epsilon, alpha, code, rho, True)
+    prox_rows_adam(result.ravel(), V.ravel(), scratch, *args)
+    assert_array_equal(result, expected)
+
+
+@HYPOTHESIS
+@given(
+    gradient=weights.filter(lambda g: np.abs(g).max() > 1e-3),
+    rho=floats(0.05, 0.95),
+)
+@pytest.mark.parametrize("name", [n for n in PENALTIES if not is_smooth(n, 0.5)])
+def test_alpha_max_is_where_a_first_step_from_zero_zeroes_every_weight(
+    name, gradient, rho
+):
+    # From zero weights, a unit step to -gradient then the proximal steps: all
+    # weights are zero at alpha_max, and some survive just below it when one part
+    # alone is non-smooth (the two parts together zero a row a little earlier).
+    code = penalty_code(name)
+    n_out = gradient.shape[1]
+    l1_scale = np.abs(gradient).max()
+    group_scale = np.linalg.norm(gradient, axis=1).max() / np.sqrt(n_out)
+    top = alpha_max(name, rho, l1_scale, group_scale)
+
+    def first_step(alpha):
+        threshold = coordinate_threshold(1.0, alpha, code, rho)
+        W = np.array([prox_coordinate(-g, threshold) for g in gradient.ravel()])
+        prox_rows(W, n_out, 1.0, alpha, code, rho, True)
+        return W
+
+    assert not first_step(top * (1 + 1e-9)).any()
+    _, l1, group = REFERENCE[name](rho)
+    if l1 == 0 or group == 0:
+        assert first_step(top * 0.99).any()
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5])
+@pytest.mark.parametrize("name", ["l2", "elasticnet"])
+def test_alpha_max_of_a_smooth_penalty_is_the_l1_scale(name, rho):
+    if not is_smooth(name, rho):
+        assert alpha_max(name, rho, 2.0, 3.0) == 2.0 / rho
+    else:
+        assert alpha_max(name, rho, 2.0, 3.0) == 2.0
