@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import (
 
 from ._full_batch import initial_gradient, mean_loss, penalty_value
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
-from ._penalties import alpha_max
+from ._penalties import PENALTIES, alpha_max
 
 
 def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
@@ -68,9 +68,10 @@ def _check_path_estimator(estimator):
             f"RegularizedMLPRegressor, got {type(estimator).__name__}."
         )
     if estimator.penalty is None:
+        *others, last = (repr(name) for name in PENALTIES)
         raise ValueError(
-            "penalty=None has no alpha to vary: choose a penalty ('l2', 'l1', "
-            "'elasticnet', 'group_lasso' or 'sparse_group_lasso')."
+            "penalty=None has no alpha to vary: choose a penalty "
+            f"({', '.join(others)} or {last})."
         )
 
 
