@@ -1,4 +1,9 @@
-"""The network's output for many rows: the compiled prediction pass."""
+"""A layer's output, and the network's output for many rows (the prediction pass).
+
+``activate`` is the one definition of what a layer does after its product:
+training (``_gradient``), prediction and ``prune()`` all take a layer's output
+from it.
+"""
 
 import numpy as np
 from numba import njit
@@ -22,6 +27,20 @@ def all_finite(X):
         for j in range(m):
             total += X[i, j] - X[i, j]
     return total == 0.0
+
+
+@njit(**_JIT)
+def activate(Z, intercept, last, activation, smooth, loss):
+    """In place: a layer's output from its product ``Z = A @ W``.
+
+    ``Z + intercept`` through the hidden ``activation`` (``smooth`` is
+    ``_activations.smooth_marker(activation)``), or, for the ``last`` layer,
+    through the output activation of the ``loss``.
+    """
+    if last:
+        bias_output_activation(Z, intercept, loss)
+    else:
+        bias_activation(Z, intercept, activation, smooth)
 
 
 @njit(**_JIT)
@@ -50,14 +69,12 @@ def forward(X, coefs, intercepts, activation, smooth, loss, chunk, out, check_fi
         rows = stop - start
         for layer in range(n_layers):
             W = coefs[layer]
-            width = W.shape[1]
-            if layer + 1 < n_layers:
-                Z = matrix_view(buffers[layer % 2], 0, rows, width)
-                np.dot(A, W, Z)
-                bias_activation(Z, intercepts[layer], activation, smooth)
-                A = Z
-            else:
+            last = layer + 1 == n_layers
+            if last:
                 Z = out[start:stop]
-                np.dot(A, W, Z)
-                bias_output_activation(Z, intercepts[layer], loss)
+            else:
+                Z = matrix_view(buffers[layer % 2], 0, rows, W.shape[1])
+            np.dot(A, W, Z)
+            activate(Z, intercepts[layer], last, activation, smooth, loss)
+            A = Z
     return True

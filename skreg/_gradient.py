@@ -15,14 +15,14 @@ from numba.extending import intrinsic
 
 from ._activations import (
     RELU,
-    bias_activation,
     dropout_derivative,
     multiply_derivative,
     multiply_relu_kept,
     relu_dropout,
 )
 from ._compile import JIT as _JIT
-from ._losses import bias_output_activation, loss_and_delta
+from ._forward import activate
+from ._losses import loss_and_delta
 from ._math import matrix_view
 from ._optimizers import block_part
 from ._penalties import group_norms, group_share, l2_share, value_from_sums
@@ -316,8 +316,9 @@ def data_gradient(
             W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
             np.dot(A, W, Z)
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
-        if layer + 1 < n_layers - 1:
-            bias_activation(Z, b, cfg.activation, cfg.smooth)
+        last = layer + 1 == n_layers - 1
+        activate(Z, b, last, cfg.activation, cfg.smooth, cfg.loss)
+        if not last:
             # Nested, so that a fit without dropout compiles none of it.
             if dropout is not None:
                 rate = dropout[layer]
@@ -327,8 +328,6 @@ def data_gradient(
                     _drop_hidden(
                         Z, work, factors, cfg.activation, rate, key, offset * n_out
                     )
-        else:
-            bias_output_activation(Z, b, cfg.loss)
 
     # ---- loss and the error at the output
     n_outputs = units[n_layers - 1]

@@ -15,10 +15,10 @@ from sklearn.utils.validation import (
 )
 
 from . import _parallel
-from ._activations import ACTIVATIONS, bias_activation, smooth_marker
-from ._forward import forward
+from ._activations import ACTIVATIONS, smooth_marker
+from ._forward import activate, forward
 from ._interrupts import deferred_interrupts
-from ._losses import LOSSES, bias_output_activation
+from ._losses import LOSSES
 from ._parallel import one_blas_thread, with_one_blas_thread
 from ._state import check_layers
 
@@ -125,12 +125,12 @@ def _forward_blocks(estimator, X, coefs, intercepts, output, check_finite, threa
                 return None
             continue
         Z = np.ascontiguousarray((A @ coefs[0]).astype(dtype, copy=False))
-        if len(coefs) == 1:
-            bias_output_activation(Z, intercepts[0], loss)
+        last = len(coefs) == 1
+        activate(Z, intercepts[0], last, activation, smooth, loss)
+        if last:
             out[:] = Z
-            continue
-        bias_activation(Z, intercepts[0], activation, smooth)
-        forward(Z, coefs[1:], intercepts[1:], *arguments, out, False)
+        else:
+            forward(Z, coefs[1:], intercepts[1:], *arguments, out, False)
     return output
 
 

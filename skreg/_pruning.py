@@ -7,16 +7,22 @@ so that training continues on the pruned network.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._activations import ACTIVATIONS, smooth_marker
+from ._forward import activate
 from ._layout import Layout
 from ._state import check_state
 
-# The hidden activations in NumPy, for the constants prune() folds away.
-_NUMPY_ACTIVATIONS = {
-    "identity": lambda z: z,
-    "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0),
-}
+
+def _constant_outputs(intercept, activation):
+    """The outputs of hidden units without incoming weights: ``f(0 + intercept)``.
+
+    Computed by the layer definition the predictions use, so the folded constants
+    are the values the unpruned network passed on.
+    """
+    Z = np.zeros((1, intercept.shape[0]), dtype=intercept.dtype)
+    code = ACTIVATIONS[activation]
+    activate(Z, np.ascontiguousarray(intercept), False, code, smooth_marker(code), 0)
+    return Z[0]
 
 
 def prune_network(estimator):
@@ -29,7 +35,6 @@ def prune_network(estimator):
     # optimizer's state the same way.
     kept_rows = [np.arange(c.shape[0]) for c in coefs]
     kept_cols = [np.arange(c.shape[1]) for c in coefs]
-    activation = _NUMPY_ACTIVATIONS[estimator.activation]
     changed = True
     while changed:
         changed = False
@@ -38,7 +43,9 @@ def prune_network(estimator):
             silent = ~W_out.any(axis=1)
             constant = ~W_in.any(axis=0) & ~silent
             if constant.any():
-                outputs = activation(intercepts[layer][constant])
+                outputs = _constant_outputs(
+                    intercepts[layer][constant], estimator.activation
+                )
                 # Summed without the BLAS, whose threads could change the
                 # last bits.
                 intercepts[layer + 1] += (outputs[:, None] * W_out[constant]).sum(
