@@ -1,10 +1,9 @@
-"""The base of the two estimators: parameters, validation, fit orchestration, state.
+"""The base of the two estimators: parameters, fit orchestration, state.
 
-This module owns the parameters and their validation (before any state changes),
-sample and class weights, the dispatch of a fit to its solver's driver
-(``_stochastic``, ``_full_batch``), the restore of a failed call, pickling and the
-fitted attributes every estimator shares. The drivers own the loops; the kernels
-the maths.
+This module owns the parameters (checked by ``_validation`` before any state
+changes), the dispatch of a fit to its solver's driver (``_stochastic``,
+``_full_batch``), the restore of a failed call, pickling and the fitted attributes
+every estimator shares. The drivers own the loops; the kernels the maths.
 """
 
 from abc import ABCMeta, abstractmethod
@@ -19,15 +18,10 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
-    InvalidParameterError,
     Options,
     StrOptions,
 )
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._activations import ACTIVATIONS, INIT_FACTORS, smooth_marker
 from ._callbacks import _IterationCallbacks
@@ -37,11 +31,12 @@ from ._layout import Layout, TrainConfig
 from ._losses import LOSSES, OUT_ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._parallel import EpochWorkers, one_blas_thread
-from ._penalties import PENALTIES, group_marker, is_smooth, penalty_code
+from ._penalties import PENALTIES, group_marker, penalty_code
 from ._prediction import predict_output
 from ._pruning import prune_network
 from ._state import check_state, restore_state
 from ._stochastic import fit_stochastic
+from ._validation import check_hidden_sizes, check_layer_options, fit_sample_weight
 from ._version import __version__
 
 try:  # scikit-learn 1.9 added the callback API; before it, fits take no callbacks
@@ -57,50 +52,6 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # The layout of a saved estimator's state. Raise it when a release changes what
 # __getstate__ holds, and teach __setstate__ to read the older formats.
 _STATE_FORMAT = 1
-
-
-def _scaled_sample_weight(sample_weight):
-    """Sample weights whose sum is positive and finite, as the mean loss needs.
-
-    The objective divides by the weights' sum, so only their ratios matter:
-    weights far from 1 (1e-320 or 1e307) are scaled by a power of two, which is
-    exact and changes no result, instead of underflowing or overflowing.
-    """
-    if not np.all(np.isfinite(sample_weight)):
-        raise ValueError(
-            "Sample weights, with the class weights folded in, must be finite."
-        )
-    largest = float(np.max(np.abs(sample_weight)))
-    if largest >= 2.0**32 or largest < 2.0**-32:
-        sample_weight = np.ldexp(sample_weight, -np.frexp(largest)[1])
-    total = float(np.sum(sample_weight, dtype=np.float64))
-    if not total > 0:
-        raise ValueError(
-            f"Sample weights, with the class weights folded in, sum to {total}: "
-            "the weighted mean loss needs a positive sum. Negative weights are "
-            "allowed only as long as the positive ones outweigh them."
-        )
-    return sample_weight
-
-
-def _as_float_sequence(value, length, name, low, high, high_closed):
-    """A float or a sequence of ``length`` floats in range, as a float64 array."""
-    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be a float or a 1-D sequence of floats.")
-    if values.shape[0] == 1 and np.ndim(value) == 0:
-        values = np.full(length, values[0])
-    if values.shape[0] != length:
-        raise ValueError(
-            f"{name} must be a float or a sequence of {length} floats (one per "
-            f"{'weight matrix' if name == 'alpha' else 'hidden layer'}), got "
-            f"{values.shape[0]} values."
-        )
-    upper_ok = values <= high if high_closed else values < high
-    if not (np.all(np.isfinite(values)) and np.all(values >= low) and upper_ok.all()):
-        interval = f"[{low}, {high}{']' if high_closed else ')'}"
-        raise ValueError(f"Every value of {name} must be in {interval}, got {value!r}.")
-    return values
 
 
 class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
@@ -229,55 +180,20 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
 
     # ------------------------------------------------------------------ options
 
+    # Methods, because the drivers call them on the estimator they fit; the
+    # checks themselves are in ``_validation``.
+
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
-            # scikit-learn's MLP fails on such sizes too, with a TypeError; this
-            # error is both a TypeError and a ValueError.
-            raise InvalidParameterError(
-                "The 'hidden_layer_sizes' parameter of %s must be an int in the "
-                "range [1, inf) or an array-like of such ints. Got %r instead."
-                % (type(self).__name__, self.hidden_layer_sizes)
-            )
-        if np.any(np.array(sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
-        return [int(s) for s in sizes]
+        """The hidden layer sizes, as a list of positive ints."""
+        return check_hidden_sizes(self)
 
     def _check_options(self, hidden_sizes):
         """Per-layer values and the combinations the solver cannot honour."""
-        n_matrices = len(hidden_sizes) + 1
-        alphas = _as_float_sequence(
-            self.alpha, n_matrices, "alpha", 0.0, np.inf, high_closed=True
-        )
-        dropout = _as_float_sequence(
-            self.dropout, len(hidden_sizes), "dropout", 0.0, 1.0, high_closed=False
-        )
-        if self.solver == "lbfgs":
-            unsupported = []
-            if not is_smooth(self.penalty, self.l1_ratio):
-                unsupported.append(f"penalty={self.penalty!r}")
-            if np.any(dropout > 0):
-                unsupported.append("dropout > 0")
-            if self.input_dropout > 0:
-                unsupported.append("input_dropout > 0")
-            if self.noise_std > 0:
-                unsupported.append("noise_std > 0")
-            if self.max_norm is not None:
-                unsupported.append("max_norm")
-            if self.weight_decay > 0:
-                unsupported.append("weight_decay > 0")
-            if unsupported:
-                raise ValueError(
-                    f"solver='lbfgs' does not support {' and '.join(unsupported)}: "
-                    "it minimises a smooth, deterministic objective without "
-                    "per-step constraints. Use solver='adam' or solver='sgd', which "
-                    "support every penalty, dropout, noise, max_norm and "
-                    "weight_decay."
-                )
-        return alphas, dropout
+        return check_layer_options(self, hidden_sizes)
+
+    def _sample_weight(self, sample_weight, X, y_labels, incremental):
+        """Sample weights with the class weights folded in."""
+        return fit_sample_weight(self, sample_weight, X, y_labels, incremental)
 
     # ------------------------------------------------------------------ fitting
 
@@ -432,35 +348,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
 
     def _layer_units(self):
         return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-
-    def _sample_weight(self, sample_weight, X, y_labels, incremental):
-        """Sample weights with the class weights folded in."""
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is not None:
-            if self._label_binarizer.y_type_.startswith("multilabel"):
-                raise ValueError("class_weight is not supported for multilabel y.")
-            if incremental and isinstance(class_weight, str):
-                raise ValueError(
-                    "class_weight '{0}' is not supported for partial_fit. In order "
-                    "to use 'balanced' weights, use compute_class_weight('{0}', "
-                    "classes=classes, y=y). In place of y you can use a large enough "
-                    "sample of the full training set target to properly estimate "
-                    "the class frequency distributions. Pass the resulting weights "
-                    "as the class_weight parameter.".format(class_weight)
-                )
-            weights = compute_class_weight(
-                class_weight, classes=self.classes_, y=y_labels
-            )
-            if not np.all(np.isfinite(weights)):
-                i = int(np.flatnonzero(~np.isfinite(weights))[0])
-                raise ValueError(
-                    f"class_weight must give every class a finite weight; class "
-                    f"{self.classes_.tolist()[i]!r} has weight {weights[i]}."
-                )
-            index = np.searchsorted(self.classes_, y_labels)
-            sample_weight = sample_weight * weights[index].astype(X.dtype)
-        return _scaled_sample_weight(sample_weight)
 
     def _initialize(self, Y, layer_units, dtype, random_state):
         self.n_iter_ = 0

@@ -1,13 +1,11 @@
 """The CV estimators: alpha chosen by cross-validation over warm-started paths.
 
-Each fold and grid point runs one path (``_path._path_fits``), scored on the fold's
-test part; the best alpha is refitted on all the data along its own path.
+Each fold and grid point runs one path, scored on the fold's test part
+(``_search.fold_path``); the best alpha is refitted on all the data along its own
+path.
 """
 
-import inspect
-import re
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,7 +13,6 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
@@ -24,103 +21,28 @@ from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     _raise_for_params,
-    _routing_enabled,
-    process_routing,
 )
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_method_params,
     _check_sample_weight,
     validate_data,
 )
 
 from ._docstrings import _search_doc
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
-
-# Parameters of the base estimators that the CV estimators do not take: ``alphas``
-# replaces ``alpha``, and the path itself warm-starts its fits.
 from ._path import (
     _alpha_grid,
     _check_path_estimator,
     _early_stopping_rounds,
     _path_fits,
-    _point_label,
 )
+from ._search import fold_path, route_metadata, search_results
 from ._state import restore_state
+from ._unavailable import Unavailable
 
 # Parameters of the base estimators that the CV estimators do not take: ``alphas``
 # replaces ``alpha``, and the path itself warm-starts its fits.
 _REPLACED = ("alpha", "warm_start")
-
-
-def _fold_path(
-    estimator,
-    X,
-    y,
-    sample_weight,
-    train,
-    test,
-    alphas,
-    path_max_iter,
-    scorer,
-    score_params,
-    label,
-):
-    """One fold's path: the test score, epochs and times at each alpha (in order)."""
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    weight = None if sample_weight is None else sample_weight[train]
-    score_params = _check_method_params(X, params=score_params, indices=test)
-    n_alphas = len(alphas)
-    scores, n_iter = np.empty(n_alphas), np.empty(n_alphas, dtype=np.int64)
-    fit_time, score_time = np.empty(n_alphas), np.empty(n_alphas)
-    fits = _path_fits(estimator, X_train, y_train, weight, alphas, path_max_iter, label)
-    for i, (fitted, seconds) in enumerate(fits):
-        start = time.perf_counter()
-        scores[i] = scorer(fitted, X_test, y_test, **score_params)
-        score_time[i] = time.perf_counter() - start
-        fit_time[i] = seconds
-        n_iter[i] = fitted.n_iter_
-        if estimator.verbose:
-            print(
-                f"{_point_label(label, i, n_alphas, alphas[i])}: score "
-                f"{scores[i]:.4g} after {n_iter[i]} epochs, {seconds:.3g} s"
-            )
-    return scores, n_iter, fit_time, score_time
-
-
-class _Unavailable:
-    """A method the CV estimators lack: looking it up raises ``reason`` itself.
-
-    ``available_if`` would raise its own generic message, with the reason only in
-    the chained exception, which most tracebacks and IDEs do not show first.
-    ``hasattr`` is False, as for any missing method, so scikit-learn's checks and
-    meta-estimators see no such method.
-    """
-
-    def __init__(self, reason):
-        self.reason = reason
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def _error(self, owner):
-        return AttributeError(self.reason.format(name=owner.__name__))
-
-    def __get__(self, obj, owner=None):
-        if obj is not None:
-            raise self._error(type(obj))
-
-        # Looked up on the class (documentation tools do): a function that
-        # raises when called, with the reason as its docstring.
-        def unavailable(*args, **kwargs):
-            raise self._error(owner)
-
-        unavailable.__name__ = unavailable.__qualname__ = self.name
-        # A name's trailing underscore would read as a link in reStructuredText.
-        reason = re.sub(r"(?<=\w)_(?=[\s).,]|$)", r"\\_", self.reason)
-        unavailable.__doc__ = "Not available. " + reason.format(name=owner.__name__)
-        return unavailable
 
 
 _NO_CALLBACKS = (
@@ -133,12 +55,6 @@ _NO_PARTIAL_FIT = (
     "{name} fits whole paths and has no partial_fit; continue training a "
     "RegularizedMLPClassifier or RegularizedMLPRegressor built with alpha=alpha_."
 )
-
-
-def _scorer_accepts_sample_weight(scorer):
-    if hasattr(scorer, "_accept_sample_weight"):
-        return scorer._accept_sample_weight()
-    return "sample_weight" in inspect.signature(scorer).parameters
 
 
 class _RegularizedMLPCVMixin:
@@ -156,8 +72,8 @@ class _RegularizedMLPCVMixin:
         "refit": ["boolean"],
     }
 
-    set_callbacks = _Unavailable(_NO_CALLBACKS)
-    partial_fit = _Unavailable(_NO_PARTIAL_FIT)
+    set_callbacks = Unavailable(_NO_CALLBACKS)
+    partial_fit = Unavailable(_NO_PARTIAL_FIT)
 
     def _scorer(self):
         # scoring=None scores as the estimator's ``score`` does, through the
@@ -260,28 +176,6 @@ class _RegularizedMLPCVMixin:
             restore_state(self, saved)
             raise
 
-    def _route(self, sample_weight, params, scorer):
-        """The metadata of ``cv.split`` and of the scorer, as GridSearchCV's."""
-        if _routing_enabled():
-            if sample_weight is not None:
-                params = {**params, "sample_weight": sample_weight}
-            routed = process_routing(self, "fit", **params)
-            return routed.splitter.split, routed.scorer.score
-        split_params = {"groups": params.get("groups")}
-        score_params = {}
-        if sample_weight is not None:
-            if _scorer_accepts_sample_weight(scorer):
-                score_params["sample_weight"] = sample_weight
-            else:
-                warnings.warn(
-                    f"The scoring {scorer} does not support sample_weight, which "
-                    "may lead to statistically incorrect results when fitting "
-                    f"{self} with sample_weight.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-        return split_params, score_params
-
     def _search(self, X, y, sample_weight, params):
         self._validate_params()
         X, y = validate_data(
@@ -308,7 +202,7 @@ class _RegularizedMLPCVMixin:
             l1_ratios,
         )
         scorer = self._scorer()
-        split_params, score_params = self._route(sample_weight, params, scorer)
+        split_params, score_params = route_metadata(self, sample_weight, params, scorer)
         if self.scoring is None:
             # The same score, through each model's own ``score``: a scorer's
             # checks cost as much as a short path point on small data.
@@ -325,7 +219,7 @@ class _RegularizedMLPCVMixin:
         # scikit-learn's Parallel carries the caller's configuration and warning
         # filters into the workers, as GridSearchCV's does.
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_path)(
+            delayed(fold_path)(
                 clone(base).set_params(l1_ratio=grid[point][0], dropout=grid[point][1]),
                 X,
                 y,
@@ -340,7 +234,7 @@ class _RegularizedMLPCVMixin:
             )
             for point, fold, train, test in tasks
         )
-        self._store_results(alphas, grid, splits, tasks, results)
+        self._store_results(alphas, grid, n_splits, tasks, results)
 
         if self.refit:
             l1_ratio, dropout = self.l1_ratio_, self.dropout_
@@ -376,59 +270,12 @@ class _RegularizedMLPCVMixin:
                 self.__dict__.pop(name, None)
         return self
 
-    def _store_results(self, alphas, grid, splits, tasks, results):
-        n_alphas, n_points, n_splits = len(alphas), len(grid), len(splits)
-        # Paths ran weakest first; the results are stored strongest first.
-        shape = (n_points, n_splits, n_alphas)
-        scores, n_iter = np.empty(shape), np.empty(shape, dtype=np.int64)
-        fit_time, score_time = np.empty(shape), np.empty(shape)
-        for (point, fold, _, _), (s, it, ft, st) in zip(tasks, results):
-            scores[point, fold] = s[::-1]
-            n_iter[point, fold] = it[::-1]
-            fit_time[point, fold] = ft[::-1]
-            score_time[point, fold] = st[::-1]
-
-        def flat(values):  # (point, split, alpha) -> (split, point * n_alphas + alpha)
-            return values.transpose(1, 0, 2).reshape(n_splits, -1)
-
-        scores, n_iter = flat(scores), flat(n_iter)
-        fit_time, score_time = flat(fit_time), flat(score_time)
-        params = [
-            {"alpha": float(a), "l1_ratio": rho, "dropout": drop}
-            for rho, drop in grid
-            for a in alphas
-        ]
-        results = {
-            "mean_fit_time": fit_time.mean(axis=0),
-            "std_fit_time": fit_time.std(axis=0),
-            "mean_score_time": score_time.mean(axis=0),
-            "std_score_time": score_time.std(axis=0),
-        }
-        for name in ("alpha", "l1_ratio", "dropout"):
-            column = np.empty(len(params), dtype=object)
-            column[:] = [p[name] for p in params]
-            results[f"param_{name}"] = column
-        results["params"] = params
-        for split in range(n_splits):
-            results[f"split{split}_test_score"] = scores[split]
-        mean = scores.mean(axis=0)
-        results["mean_test_score"] = mean
-        results["std_test_score"] = scores.std(axis=0)
-        # As GridSearchCV: NaN scores rank last, ties share the smaller rank.
-        ranked = np.where(np.isnan(mean), -np.inf, mean)
-        order = np.argsort(-ranked, kind="stable")
-        rank = np.empty(len(mean), dtype=np.int32)
-        rank[order] = np.arange(1, len(mean) + 1)
-        for i in range(1, len(order)):
-            if ranked[order[i]] == ranked[order[i - 1]]:
-                rank[order[i]] = rank[order[i - 1]]
-        results["rank_test_score"] = rank
-        results["mean_n_iter"] = n_iter.mean(axis=0)
-
-        best = int(order[0])
+    def _store_results(self, alphas, grid, n_splits, tasks, fold_results):
+        results, best = search_results(alphas, grid, n_splits, tasks, fold_results)
+        params = results["params"]
         self.cv_results_ = results
         self.best_index_ = best
-        self.best_score_ = float(mean[best])
+        self.best_score_ = float(results["mean_test_score"][best])
         self.best_params_ = dict(params[best])
         self.alpha_ = params[best]["alpha"]
         self.l1_ratio_ = params[best]["l1_ratio"]

@@ -115,7 +115,7 @@ def test_classifier_cv(client, data):
     search = RegularizedMLPClassifierCV(n_jobs=2, **params)
     tasks = run_on_cluster(client, search, X, y)
 
-    assert_ran_on_workers(client, tasks, "_fold_path", 2 * 3)
+    assert_ran_on_workers(client, tasks, "fold_path", 2 * 3)
     np.testing.assert_array_equal(search.alphas_, expected.alphas_)
     assert_results_equal(expected.cv_results_, search.cv_results_, 3)
     np.testing.assert_array_equal(
@@ -135,7 +135,7 @@ def test_regressor_cv(client, regression):
     search = RegularizedMLPRegressorCV(n_jobs=2, **params)
     tasks = run_on_cluster(client, search, X, y)
 
-    assert_ran_on_workers(client, tasks, "_fold_path", 2 * 3)
+    assert_ran_on_workers(client, tasks, "fold_path", 2 * 3)
     np.testing.assert_array_equal(search.alphas_, expected.alphas_)
     assert_results_equal(expected.cv_results_, search.cv_results_, 3)
     assert search.best_params_ == expected.best_params_
