@@ -415,16 +415,17 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
 
     @staticmethod
     def _kernel_input(X):
-        """``(X, indptr, indices, data)`` as the kernels take dense or CSR input."""
+        """``(X, csr)`` as the kernels take the input: dense ``(X, None)``, or
+        ``(None, (indptr, indices, data))`` for a sparse matrix."""
         if sp.issparse(X):
             X = X.tocsr()
-            return (
-                None,
+            csr = (
                 X.indptr.astype(np.int64),
                 X.indices.astype(np.int64),
                 np.ascontiguousarray(X.data),
             )
-        return np.ascontiguousarray(X), None, None, None
+            return None, csr
+        return np.ascontiguousarray(X), None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

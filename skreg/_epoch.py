@@ -27,121 +27,59 @@ HALVES_MIN_WORK = 1 << 17
 @njit(**_JIT)
 def run_epoch(
     X,
-    indptr,
-    indices,
-    data,
-    Y,
-    sample_weight,
-    order,
-    n_samples,
-    batch_size,
-    rows,
+    csr,
+    targets,
+    epoch,
     params,
     grad,
     velocity,
-    first,
-    second,
-    step,
-    learning_rate,
-    units,
-    coef_offsets,
-    intercept_offsets,
-    alphas,
+    moments,
+    layers,
     dropout,
-    work,
-    work_offsets,
+    workspace,
     cfg,
     constraints,
 ):
     """One pass over the data in minibatches, each followed by an optimizer step.
 
-    ``rows`` is an int64 buffer of ``batch_size`` entries. The optimizer's buffers
-    say which optimizer steps: SGD takes ``velocity`` (``first`` and ``second``
-    None), Adam the moments ``first`` and ``second`` (``velocity`` None). ``step`` is
-    the number of steps taken so far. ``constraints`` is None, or
-    ``(max_norm, weight_decay)`` applied after each step (``max_norm <= 0`` for no
-    cap). Returns the sum over batches of ``objective * batch size`` and the new
-    step count.
+    ``X``, ``csr``, ``targets``, ``layers``, ``dropout`` and ``workspace`` are
+    ``_gradient.data_gradient``'s. ``epoch`` is ``(order, n_samples, batch_size,
+    rows, step, learning_rate)``: the samples in the order to take them (empty
+    for ``0..n_samples``), the batch size, an int64 buffer of ``batch_size``
+    entries, the number of steps taken so far and the learning rate. The
+    optimizer's buffers say which optimizer steps: SGD takes ``velocity``
+    (``moments`` None), Adam ``moments = (first, second)`` (``velocity`` None).
+    ``constraints`` is None, or ``(max_norm, weight_decay)`` applied after each
+    step (``max_norm <= 0`` for no cap). The arguments that may be None stay
+    apart, so that Numba prunes the code they switch off. Returns the sum over
+    batches of ``objective * batch size`` and the new step count.
     """
+    order, n_samples, batch_size, rows, step, learning_rate = epoch
     accumulated = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         step += 1
         # batch_objective_gradient's body, written out: an inlined function that
         # inlines another costs more compile time than one level of inlining.
+        batch = (order, start, stop, np.int64(0), rows, step)
         loss_sum, weight_sum = data_gradient(
-            X,
-            indptr,
-            indices,
-            data,
-            Y,
-            sample_weight,
-            order,
-            start,
-            stop,
-            np.int64(0),
-            rows,
-            params,
-            grad,
-            units,
-            coef_offsets,
-            intercept_offsets,
-            dropout,
-            work,
-            work_offsets,
-            cfg,
-            step,
+            X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
         )
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
-        penalty = finish_gradient(
-            grad, params, units, coef_offsets, alphas, cfg, inverse, None
-        )
+        penalty = finish_gradient(grad, params, layers, cfg, inverse, None)
         objective = loss_sum / normalizer + penalty
         accumulated += objective * (stop - start)
         if velocity is not None:
-            sgd_step(
-                params,
-                grad,
-                velocity,
-                learning_rate,
-                cfg.momentum,
-                cfg.nesterov,
-                units,
-                coef_offsets,
-                alphas,
-                cfg.penalty,
-                cfg.l1_ratio,
-                cfg.grouped,
-                None,
-            )
-        if second is not None:
-            adam_step(
-                params,
-                grad,
-                first,
-                second,
-                step,
-                cfg.learning_rate_init,
-                cfg.beta_1,
-                cfg.beta_2,
-                cfg.epsilon,
-                units,
-                coef_offsets,
-                alphas,
-                cfg.penalty,
-                cfg.l1_ratio,
-                cfg.grouped,
-                None,
-            )
+            sgd_step(params, grad, velocity, learning_rate, layers, cfg, None)
+        if moments is not None:
+            adam_step(params, grad, moments, step, layers, cfg, None)
         if constraints is not None:
             max_norm, weight_decay = constraints
-            rate = learning_rate if second is None else cfg.learning_rate_init
+            rate = learning_rate if moments is None else cfg.learning_rate_init
             # The gradient is spent once the step is taken: its buffer is the
             # scratch space of the constraints.
-            constrain_weights(
-                params, units, coef_offsets, max_norm, rate * weight_decay, grad
-            )
+            constrain_weights(params, layers, max_norm, rate * weight_decay, grad)
     return accumulated, step
 
 
@@ -169,52 +107,43 @@ _half_rows = njit(**_JIT)(half_rows)
 @njit(**_JIT)
 def run_epoch_halves(
     X,
-    indptr,
-    indices,
-    data,
-    Y,
-    sample_weight,
-    order,
-    n_samples,
-    batch_size,
-    rows,
+    csr,
+    targets,
+    epoch,
     params,
     grads,
     velocity,
-    first,
-    second,
-    step,
-    learning_rate,
-    units,
-    coef_offsets,
-    intercept_offsets,
-    alphas,
+    moments,
+    layers,
     dropout,
-    works,
-    work_offsets,
+    workspaces,
     cfg,
     constraints,
-    worker,
-    flags,
-    shared,
+    team,
 ):
     """``run_epoch`` with every batch split in two halves, for one or two workers.
 
     Each batch's first ``half_rows(size)`` samples are one half, the rest the
     other. A step computes each half's data gradient (``data_gradient``) into its
-    own row of ``rows``, ``grads`` and ``works`` (each planned for
-    ``half_rows(batch_size)`` samples); then, over each part of the parameters
-    (``_optimizers.block_part``), adds the two, finishes the gradient and takes
-    the optimizer step; then the constraints.
+    own row of ``rows`` (in ``epoch``), ``grads`` and ``works`` (``workspaces =
+    (works, work_offsets)``, each planned for ``half_rows(batch_size)`` samples);
+    then, over each part of the parameters (``_optimizers.block_part``), adds the
+    two, finishes the gradient and takes the optimizer step; then the
+    constraints.
 
-    ``worker`` is -1 to do both halves and both parts in this thread, or 0 or 1 to
-    do one of each while another thread calls this kernel with the other number
-    and the same arrays: the two meet at ``_parallel.barrier`` on ``flags``
-    (``_parallel.FLAGS_SIZE`` zeros), and exchange each half's sums through
-    ``shared`` (float64, ``2 * _parallel.STRIDE`` entries). Every sum is taken in the
-    same order either way, so the results do not depend on the number of threads.
-    Returns what ``run_epoch`` returns.
+    ``team`` is ``(worker, flags, shared)``. ``worker`` is -1 to do both halves
+    and both parts in this thread, or 0 or 1 to do one of each while another
+    thread calls this kernel with the other number and the same arrays: the two
+    meet at ``_parallel.barrier`` on ``flags`` (``_parallel.FLAGS_SIZE`` zeros),
+    and exchange each half's sums through ``shared`` (float64, ``2 *
+    _parallel.STRIDE`` entries). Every sum is taken in the same order either way,
+    so the results do not depend on the number of threads. Returns what
+    ``run_epoch`` returns.
     """
+    order, n_samples, batch_size, rows, step, learning_rate = epoch
+    units, coef_offsets, _, _ = layers
+    works, work_offsets = workspaces
+    worker, flags, shared = team
     accumulated = 0.0
     first_part = 1 if worker == 1 else 0
     last_part = 0 if worker == 0 else 1
@@ -230,28 +159,18 @@ def run_epoch_halves(
             loss_sum = 0.0
             weight_sum = 0.0
             if high > low:
+                batch = (order, low, high, np.int64(low - start), rows[part], step)
                 loss_sum, weight_sum = data_gradient(
                     X,
-                    indptr,
-                    indices,
-                    data,
-                    Y,
-                    sample_weight,
-                    order,
-                    low,
-                    high,
-                    np.int64(low - start),
-                    rows[part],
+                    csr,
+                    targets,
+                    batch,
                     params,
                     grads[part],
-                    units,
-                    coef_offsets,
-                    intercept_offsets,
+                    layers,
                     dropout,
-                    works[part],
-                    work_offsets,
+                    (works[part], work_offsets),
                     cfg,
-                    step,
                 )
             else:
                 grads[part][:] = 0
@@ -267,43 +186,12 @@ def run_epoch_halves(
         for part in range(first_part, last_part + 1):
             _add_part(grad, grads[1], units, coef_offsets, part)
             shared[part * STRIDE + 2] = finish_gradient(
-                grad, params, units, coef_offsets, alphas, cfg, inverse, part
+                grad, params, layers, cfg, inverse, part
             )
             if velocity is not None:
-                sgd_step(
-                    params,
-                    grad,
-                    velocity,
-                    learning_rate,
-                    cfg.momentum,
-                    cfg.nesterov,
-                    units,
-                    coef_offsets,
-                    alphas,
-                    cfg.penalty,
-                    cfg.l1_ratio,
-                    cfg.grouped,
-                    np.int64(part),
-                )
-            if second is not None:
-                adam_step(
-                    params,
-                    grad,
-                    first,
-                    second,
-                    step,
-                    cfg.learning_rate_init,
-                    cfg.beta_1,
-                    cfg.beta_2,
-                    cfg.epsilon,
-                    units,
-                    coef_offsets,
-                    alphas,
-                    cfg.penalty,
-                    cfg.l1_ratio,
-                    cfg.grouped,
-                    np.int64(part),
-                )
+                sgd_step(params, grad, velocity, learning_rate, layers, cfg, part)
+            if moments is not None:
+                adam_step(params, grad, moments, step, layers, cfg, part)
         if constraints is not None:
             # A unit's norm spans both parts' rows: one worker takes this step
             # once both have updated their parts.
@@ -312,10 +200,8 @@ def run_epoch_halves(
                 barrier(flags, worker, count)
             if worker <= 0:
                 max_norm, weight_decay = constraints
-                rate = learning_rate if second is None else cfg.learning_rate_init
-                constrain_weights(
-                    params, units, coef_offsets, max_norm, rate * weight_decay, grad
-                )
+                rate = learning_rate if moments is None else cfg.learning_rate_init
+                constrain_weights(params, layers, max_norm, rate * weight_decay, grad)
         if worker >= 0:
             count += 1
             barrier(flags, worker, count)

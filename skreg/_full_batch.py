@@ -47,23 +47,14 @@ def fit_lbfgs(
         params[:] = packed
         objective, _ = batch_objective_gradient(
             *kernel_X,
-            Y,
-            sample_weight,
-            _EMPTY_INT,
-            0,
-            n_samples,
-            rows,
+            (Y, sample_weight),
+            (_EMPTY_INT, 0, n_samples, 0, rows, 0),
             params,
             grad,
-            layout.units,
-            layout.coef_offsets,
-            layout.intercept_offsets,
-            alphas,
+            layout.layers(alphas),
             estimator._kernel_dropout(dropout),
-            work,
-            offsets,
+            (work, offsets),
             cfg,
-            0,
         )
         return objective, grad.astype(np.float64)
 
@@ -109,7 +100,7 @@ def objective(estimator, output, Y, sample_weight, params, layout, alphas, cfg):
     rows = np.arange(output.shape[0], dtype=np.int64)
     empty = np.zeros((0, output.shape[1]), dtype=output.dtype)
     loss_sum = loss_and_delta(output, Y, sample_weight, rows, empty, cfg.loss, cfg.eps)
-    penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
+    penalty = total_penalty(params, layout.layers(alphas), cfg)
     return float(loss_sum / sample_weight.sum() + penalty)
 
 
@@ -148,23 +139,14 @@ def initial_gradient(estimator, X, y, sample_weight=None):
             stop = min(start + chunk, n_samples)
             _, chunk_weight = batch_objective_gradient(
                 *kernel_X,
-                Y,
-                sample_weight,
-                _EMPTY_INT,
-                start,
-                stop,
-                rows,
+                (Y, sample_weight),
+                (_EMPTY_INT, start, stop, 0, rows, 0),
                 params,
                 grad,
-                layout.units,
-                layout.coef_offsets,
-                layout.intercept_offsets,
-                alphas,
+                layout.layers(alphas),
                 None,
-                work,
-                offsets,
+                (work, offsets),
                 cfg,
-                0,
             )
             # Each chunk's gradient is of its own weighted mean.
             total += chunk_weight * grad
@@ -182,7 +164,7 @@ def penalty_value(estimator):
     dtype = estimator.coefs_[0].dtype
     params = layout.pack(estimator.coefs_, estimator.intercepts_, dtype)
     cfg = estimator._config(dtype, 0)
-    return float(total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg))
+    return float(total_penalty(params, layout.layers(alphas), cfg))
 
 
 def mean_loss(estimator, X, y, sample_weight=None):

@@ -205,42 +205,30 @@ def _multiply_dropped(A, delta, work, factors, activation, rate, sums):
 # anew.
 @njit(inline="always", **_JIT)
 def data_gradient(
-    X,
-    indptr,
-    indices,
-    data,
-    Y,
-    sample_weight,
-    order,
-    start,
-    stop,
-    offset,
-    rows,
-    params,
-    grad,
-    units,
-    coef_offsets,
-    intercept_offsets,
-    dropout,
-    work,
-    work_offsets,
-    cfg,
-    step,
+    X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
 ):
     """Weighted loss sum of some samples of a batch, and its gradient's sums.
 
-    The samples are ``order[start:stop]`` (or ``start:stop`` when ``order`` is
-    empty), the rows ``offset`` onwards of their batch: ``offset`` (even) places
-    them in the batch's dropout and noise streams. ``rows`` is an int64 buffer of at
-    least ``stop - start`` entries that receives their indices. Returns ``(loss
-    sum, sum of sample weights)`` and writes into ``grad`` the data term's gradient
-    before it is divided by the batch's weight: each weight matrix's ``A.T @
-    delta`` and each intercept's column sums of ``delta``. ``step`` keys the
-    dropout streams.
+    The input is ``X`` (2-D, ``csr`` None) or ``csr = (indptr, indices, data)``
+    (``X`` None); ``targets`` is ``(Y, sample_weight)``. ``batch`` is ``(order,
+    start, stop, offset, rows, step)``: the samples are ``order[start:stop]`` (or
+    ``start:stop`` when ``order`` is empty), the rows ``offset`` onwards of their
+    batch: ``offset`` (even) places them in the batch's dropout and noise streams,
+    and ``step`` keys those streams. ``rows`` is an int64 buffer of at least ``stop
+    - start`` entries that receives their indices. ``layers`` is ``(units,
+    coef_offsets, intercept_offsets, alphas)`` (``_layout.Layout``), ``workspace``
+    ``(work, work_offsets)``. Returns ``(loss sum, sum of sample weights)`` and
+    writes into ``grad`` the data term's gradient before it is divided by the
+    batch's weight: each weight matrix's ``A.T @ delta`` and each intercept's
+    column sums of ``delta``.
     Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
     input block: the caller plans one whenever ``order`` is non-empty, or input
     dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
     """
+    Y, sample_weight = targets
+    order, start, stop, offset, rows, step = batch
+    units, coef_offsets, intercept_offsets, _ = layers
+    work, work_offsets = workspace
     n_layers = units.shape[0]
     size = stop - start
     shuffled = order.shape[0] > 0
@@ -266,7 +254,8 @@ def data_gradient(
     gathered = work_offsets[0, 1] > work_offsets[0, 0]
     # Two guards rather than if / else: Numba prunes a branch only on a None
     # argument, so each path is guarded by the argument that is None without it.
-    if indptr is not None:
+    if csr is not None:
+        indptr, indices, data = csr
         _sparse_product(
             indptr,
             indices,
@@ -344,7 +333,8 @@ def data_gradient(
         delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
         G = matrix_view(grad, coef_offsets[layer], units[layer], n_out)
         if layer == 0:
-            if indptr is not None:
+            if csr is not None:
+                indptr, indices, data = csr
                 _sparse_transposed_product(
                     indptr,
                     indices,
@@ -391,14 +381,16 @@ def data_gradient(
 
 # Inlined as data_gradient is, for the same reason.
 @njit(inline="always", **_JIT)
-def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, part):
+def finish_gradient(grad, params, layers, cfg, inverse, part):
     """From ``data_gradient``'s sums to the objective's gradient; the penalty value.
 
     Multiplies the sums by ``inverse`` (one over the batch's weight) and adds the
     smooth part of the penalty's gradient, on the entries of ``part`` (None for
     all, or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that
-    part's weights (the two parts' penalties add up to the whole).
+    part's weights (the two parts' penalties add up to the whole). ``layers`` as
+    ``data_gradient``'s.
     """
+    units, coef_offsets, _, alphas = layers
     cast = params.dtype.type
     l2 = l2_share(cfg.penalty, cfg.l1_ratio)
     group = group_share(cfg.penalty, cfg.l1_ratio)
@@ -431,72 +423,29 @@ def finish_gradient(grad, params, units, coef_offsets, alphas, cfg, inverse, par
 
 @njit(**_JIT)
 def batch_objective_gradient(
-    X,
-    indptr,
-    indices,
-    data,
-    Y,
-    sample_weight,
-    order,
-    start,
-    stop,
-    rows,
-    params,
-    grad,
-    units,
-    coef_offsets,
-    intercept_offsets,
-    alphas,
-    dropout,
-    work,
-    work_offsets,
-    cfg,
-    step,
+    X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
 ):
     """Objective of one batch and its gradient, written into ``grad``.
 
-    The batch is samples ``order[start:stop]`` (or ``start:stop`` when ``order`` is
-    empty), as in ``data_gradient``. Returns ``(mean_loss + penalty, sum of sample
-    weights)``, the objective being that batch's weighted mean loss plus the whole
-    penalty, and ``grad`` its gradient (smooth part of the penalty only). ``step``
-    keys the dropout streams.
+    The arguments are ``data_gradient``'s. Returns ``(mean_loss + penalty, sum of
+    sample weights)``, the objective being the batch's weighted mean loss plus the
+    whole penalty, and ``grad`` its gradient (smooth part of the penalty only).
     """
     loss_sum, weight_sum = data_gradient(
-        X,
-        indptr,
-        indices,
-        data,
-        Y,
-        sample_weight,
-        order,
-        start,
-        stop,
-        np.int64(0),
-        rows,
-        params,
-        grad,
-        units,
-        coef_offsets,
-        intercept_offsets,
-        dropout,
-        work,
-        work_offsets,
-        cfg,
-        step,
+        X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
     )
     # A batch whose samples all weigh zero has no data term (its loss and errors are
     # zero): it contributes the penalty alone, instead of 0 / 0.
     normalizer = weight_sum if weight_sum > 0.0 else 1.0
     inverse = params.dtype.type(1.0 / normalizer)
-    penalty = finish_gradient(
-        grad, params, units, coef_offsets, alphas, cfg, inverse, None
-    )
+    penalty = finish_gradient(grad, params, layers, cfg, inverse, None)
     return loss_sum / normalizer + penalty, weight_sum
 
 
 @njit(**_JIT)
-def total_penalty(params, units, coef_offsets, alphas, cfg):
+def total_penalty(params, layers, cfg):
     """Penalty value summed over the weight matrices."""
+    units, coef_offsets, _, alphas = layers
     total = 0.0
     for layer in range(coef_offsets.shape[0] - 1):
         W = matrix_view(params, coef_offsets[layer], units[layer], units[layer + 1])

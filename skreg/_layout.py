@@ -81,6 +81,11 @@ class Layout:
             offsets[kind, n_layers] = position
         return offsets, position
 
+    def layers(self, alphas):
+        """``(units, coef_offsets, intercept_offsets, alphas)``: the kernels'
+        ``layers`` argument, everything they index by layer."""
+        return self.units, self.coef_offsets, self.intercept_offsets, alphas
+
     def unpack(self, params):
         """Per-layer views ``(coefs, intercepts)`` into a flat parameter buffer."""
         coefs, intercepts = [], []

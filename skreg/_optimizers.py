@@ -78,28 +78,17 @@ def _sgd_block(params, grad, velocity, lr, momentum, nesterov, threshold):
 
 
 @njit(**_JIT)
-def sgd_step(
-    params,
-    grad,
-    velocity,
-    lr,
-    momentum,
-    nesterov,
-    units,
-    coef_offsets,
-    alphas,
-    penalty,
-    l1_ratio,
-    grouped,
-    part,
-):
+def sgd_step(params, grad, velocity, lr, layers, cfg, part):
     """One SGD step with (Nesterov) momentum, then the proximal step on the weights.
 
-    ``units`` are the layer sizes, which give each weight matrix its rows.
-    ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
-    ``part`` is None for every parameter, or the part (0 or 1) of ``block_part``
-    to update.
+    ``layers`` is ``(units, coef_offsets, intercept_offsets, alphas)``: the layer
+    sizes, which give each weight matrix its rows, the offsets of the weight
+    matrices in ``params`` and each one's ``alpha``. ``cfg`` (``TrainConfig``)
+    gives the momentum and the penalty. ``part`` is None for every parameter, or
+    the part (0 or 1) of ``block_part`` to update.
     """
+    units, coef_offsets, _, alphas = layers
+    momentum = cfg.momentum
     # Scalars in the dtype of the parameters, so float32 training runs in float32
     # arithmetic (as scikit-learn's) at twice the vector width.
     cast = params.dtype.type
@@ -112,14 +101,16 @@ def sgd_step(
         weights = block + 1 < coef_offsets.shape[0]
         threshold = 0.0
         if weights:
-            threshold = coordinate_threshold(lr, alphas[block], penalty, l1_ratio)
+            threshold = coordinate_threshold(
+                lr, alphas[block], cfg.penalty, cfg.l1_ratio
+            )
         _sgd_block(
             params[start:stop],
             grad[start:stop],
             velocity[start:stop],
             cast(lr),
             cast(momentum),
-            nesterov,
+            cfg.nesterov,
             cast(threshold),
         )
         if weights:
@@ -128,9 +119,9 @@ def sgd_step(
                 units[block + 1],
                 lr,
                 alphas[block],
-                penalty,
-                l1_ratio,
-                grouped,
+                cfg.penalty,
+                cfg.l1_ratio,
+                cfg.grouped,
             )
 
 
@@ -150,32 +141,19 @@ def _adam_block(
 
 
 @njit(**_JIT)
-def adam_step(
-    params,
-    grad,
-    first,
-    second,
-    t,
-    lr_init,
-    beta_1,
-    beta_2,
-    epsilon,
-    units,
-    coef_offsets,
-    alphas,
-    penalty,
-    l1_ratio,
-    grouped,
-    part,
-):
+def adam_step(params, grad, moments, t, layers, cfg, part):
     """Adam step number ``t`` (from 1), then the proximal step on the weights.
 
-    Returns ``lr_t``, the bias-corrected learning rate of this step. ``units`` are
-    the layer sizes. ``grad`` is spent by the step and serves as scratch space.
-    ``grouped`` is ``_penalties.group_marker(penalty)``: None compiles no group code.
-    ``part`` is None for every parameter, or the part (0 or 1) of ``block_part``
-    to update.
+    Returns ``lr_t``, the bias-corrected learning rate of this step. ``moments``
+    is ``(first, second)``, Adam's moment buffers; ``layers`` as ``sgd_step``'s;
+    ``cfg`` (``TrainConfig``) gives Adam's constants and the penalty. ``grad`` is
+    spent by the step and serves as scratch space. ``part`` is None for every
+    parameter, or the part (0 or 1) of ``block_part`` to update.
     """
+    first, second = moments
+    units, coef_offsets, _, alphas = layers
+    lr_init, beta_1, beta_2 = cfg.learning_rate_init, cfg.beta_1, cfg.beta_2
+    epsilon = cfg.epsilon
     lr = lr_init * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
     cast = params.dtype.type
     for block in range(coef_offsets.shape[0]):
@@ -188,7 +166,9 @@ def adam_step(
         # The threshold per unit step: each coordinate's loop scales it by its step.
         threshold = 0.0
         if weights:
-            threshold = coordinate_threshold(1.0, alphas[block], penalty, l1_ratio)
+            threshold = coordinate_threshold(
+                1.0, alphas[block], cfg.penalty, cfg.l1_ratio
+            )
         _adam_block(
             params[start:stop],
             grad[start:stop],
@@ -211,9 +191,9 @@ def adam_step(
                 lr,
                 epsilon,
                 alphas[block],
-                penalty,
-                l1_ratio,
-                grouped,
+                cfg.penalty,
+                cfg.l1_ratio,
+                cfg.grouped,
             )
     return lr
 
@@ -231,15 +211,17 @@ def adaptive_decrease(learning_rate):
 
 
 @njit(**_JIT)
-def constrain_weights(params, units, coef_offsets, max_norm, decay, scratch):
+def constrain_weights(params, layers, max_norm, decay, scratch):
     """After a step: cap each unit's incoming weight norm, then decay the weights.
 
     Column ``j`` of weight matrix ``l`` (all weights into unit ``j``) is rescaled to
     L2 norm at most ``max_norm`` (no cap when ``max_norm <= 0``), then every weight
     is multiplied by ``1 - decay``, ``decay`` being the learning rate times the
     decoupled weight decay. Intercepts are left alone. ``scratch`` holds at least
-    ``max(units)`` entries and is overwritten, so no step allocates.
+    ``max(units)`` entries and is overwritten, so no step allocates. ``layers`` as
+    ``sgd_step``'s.
     """
+    units, coef_offsets, _, _ = layers
     for layer in range(coef_offsets.shape[0] - 1):
         n_in = units[layer]
         n_out = units[layer + 1]

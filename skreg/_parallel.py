@@ -167,7 +167,7 @@ def available_threads():
 
 def _helper(arguments, flags, shared, errors):
     try:
-        run_epoch_halves(*arguments, 1, flags, shared)
+        run_epoch_halves(*arguments, (1, flags, shared))
     except BaseException as error:  # pragma: no cover - the kernel does not raise
         errors.append(error)
         # Past every barrier of the epoch, so the other worker cannot wait forever.
@@ -177,7 +177,7 @@ def _helper(arguments, flags, shared, errors):
 class EpochWorkers:
     """Runs the ``run_epoch_halves`` epochs of one fit on one or two threads.
 
-    ``epoch(arguments)`` is ``run_epoch_halves(*arguments, worker, flags, shared)``
+    ``epoch(arguments)`` is ``run_epoch_halves(*arguments, (worker, flags, shared))``
     on two threads when ``threads >= 2`` and no other fit of this process runs its
     epoch on two threads at this moment (two such fits would spin against each
     other for the cores): each then calls the BLAS single-threaded. The result is
@@ -226,7 +226,7 @@ class EpochWorkers:
                 if alone:
                     _threads["busy"] = True
             if not alone:
-                return run_epoch_halves(*arguments, -1, flags, shared)
+                return run_epoch_halves(*arguments, (-1, flags, shared))
             try:
                 return self._epoch_on_two_threads(arguments, flags, shared)
             finally:
@@ -239,12 +239,12 @@ class EpochWorkers:
             try:
                 helper.start()
             except RuntimeError:  # no thread to be had: one does it all
-                return run_epoch_halves(*arguments, -1, flags, shared)
+                return run_epoch_halves(*arguments, (-1, flags, shared))
             self._helper = helper
         self._job = (arguments, flags, shared)
         self._start.release()
         try:
-            result = run_epoch_halves(*arguments, 0, flags, shared)
+            result = run_epoch_halves(*arguments, (0, flags, shared))
         finally:
             flags[0] = np.iinfo(np.int64).max
             self._done.acquire()

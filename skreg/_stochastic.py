@@ -331,7 +331,8 @@ def fit_stochastic(
     kernel_dropout = estimator._kernel_dropout(dropout)
     adam = state["second"] is not None
     velocity = None if adam else state["first"]
-    first = state["first"] if adam else None
+    moments = (state["first"], state["second"]) if adam else None
+    layers = layout.layers(alphas)
 
     progress = _Progress(estimator, params)
     loss_curve, validation_scores, validation_losses = progress.curves
@@ -359,28 +360,25 @@ def fit_stochastic(
                 order = sample_index
             else:
                 order = _EMPTY_INT
-            arguments = (
-                *kernel_X,
-                Y,
-                sample_weight,
+            epoch = (
                 order,
                 n_samples,
                 batch_size,
                 rows,
+                state["step"],
+                state["learning_rate"],
+            )
+            arguments = (
+                *kernel_X,
+                (Y, sample_weight),
+                epoch,
                 params,
                 grad,
                 velocity,
-                first,
-                state["second"],
-                state["step"],
-                state["learning_rate"],
-                layout.units,
-                layout.coef_offsets,
-                layout.intercept_offsets,
-                alphas,
+                moments,
+                layers,
                 kernel_dropout,
-                work,
-                offsets,
+                (work, offsets),
                 cfg,
                 constraints,
             )

@@ -163,16 +163,16 @@ class Network:
         return copy
 
     def kernel_X(self):
-        """``(X, indptr, indices, data)``, as ``BaseRegularizedMLP._kernel_input``."""
+        """``(X, csr)``, as ``BaseRegularizedMLP._kernel_input``."""
         if self.sparse:
             csr = sp.csr_matrix(self.X)
-            return (
-                None,
+            arrays = (
                 csr.indptr.astype(np.int64),
                 csr.indices.astype(np.int64),
                 np.ascontiguousarray(csr.data),
             )
-        return np.ascontiguousarray(self.X), None, None, None
+            return None, arrays
+        return np.ascontiguousarray(self.X), None
 
     def work(self, batch_size, gather):
         offsets, size = self.layout.work_offsets(
@@ -186,25 +186,18 @@ class Network:
         gather = order is not None or self.cfg.input_dropout > 0
         work, offsets = self.work(stop - start, gather)
         grad = np.full_like(params, np.nan)
+        order = EMPTY_INT if order is None else order
+        rows = np.empty(stop - start, dtype=np.int64)
         objective, weight_sum = batch_objective_gradient(
             *self.kernel_X(),
-            self.Y,
-            self.sample_weight,
-            EMPTY_INT if order is None else order,
-            start,
-            stop,
-            np.empty(stop - start, dtype=np.int64),
+            (self.Y, self.sample_weight),
+            (order, start, stop, 0, rows, step),
             params,
             grad,
-            self.layout.units,
-            self.layout.coef_offsets,
-            self.layout.intercept_offsets,
-            self.alphas,
+            self.layout.layers(self.alphas),
             self.dropout,
-            work,
-            offsets,
+            (work, offsets),
             self.cfg,
-            step,
         )
         return objective, grad, weight_sum
 
@@ -227,3 +220,34 @@ class Network:
         per_sample = _numpy_loss_per_sample(self.loss, self.Y, Z)
         mean_loss = np.average(per_sample, weights=self.sample_weight)
         return mean_loss + _numpy_penalty(coefs, self.alphas, self.penalty)
+
+
+def step_config(
+    code,
+    rho,
+    grouped,
+    momentum=0.0,
+    nesterov=False,
+    lr_init=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+):
+    """The ``TrainConfig`` an optimizer step reads: its constants and the penalty."""
+    return TrainConfig(
+        activation=0,
+        smooth=None,
+        loss=0,
+        penalty=code,
+        grouped=grouped,
+        l1_ratio=float(rho),
+        momentum=float(momentum),
+        nesterov=bool(nesterov),
+        learning_rate_init=float(lr_init),
+        beta_1=float(beta_1),
+        beta_2=float(beta_2),
+        epsilon=float(epsilon),
+        input_dropout=0.0,
+        seed=0,
+        eps=float(np.finfo(np.float64).eps),
+    )

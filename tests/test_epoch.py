@@ -81,31 +81,22 @@ def _run_epoch(
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
     # SGD steps with a velocity, Adam with two moments.
     if net.solver == OPTIMIZERS["sgd"]:
-        buffers = (state_1, None, None)
+        buffers = (state_1, None)
     else:
-        buffers = (None, state_1, state_2)
+        buffers = (None, (state_1, state_2))
     work, offsets = net.work(batch_size, gather)
     grad = np.empty_like(params)
+    rows = np.empty(batch_size, dtype=np.int64)
     return run_epoch(
         *net.kernel_X(),
-        net.Y,
-        net.sample_weight,
-        order,
-        N_SAMPLES,
-        batch_size,
-        np.empty(batch_size, dtype=np.int64),
+        (net.Y, net.sample_weight),
+        (order, N_SAMPLES, batch_size, rows, step, lr),
         params,
         grad,
         *buffers,
-        step,
-        lr,
-        net.layout.units,
-        net.layout.coef_offsets,
-        net.layout.intercept_offsets,
-        net.alphas,
+        net.layout.layers(net.alphas),
         net.dropout,
-        work,
-        offsets,
+        (work, offsets),
         net.cfg,
         constraints,
     )
@@ -209,9 +200,9 @@ def _run_halves(
     """``run_epoch_halves`` with one worker (``workers=1``) or two threads."""
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
     if net.solver == OPTIMIZERS["sgd"]:
-        buffers = (state_1, None, None)
+        buffers = (state_1, None)
     else:
-        buffers = (None, state_1, state_2)
+        buffers = (None, (state_1, state_2))
     half = half_rows(batch_size)
     work, offsets = net.work(half, gather)
     works = np.empty((2, work.size), dtype=work.dtype)
@@ -224,29 +215,17 @@ def _run_halves(
     def call(worker):
         return run_epoch_halves(
             *net.kernel_X(),
-            net.Y,
-            net.sample_weight,
-            order,
-            N_SAMPLES,
-            batch_size,
-            rows,
+            (net.Y, net.sample_weight),
+            (order, N_SAMPLES, batch_size, rows, 0, lr),
             params,
             grads,
             *buffers,
-            0,
-            lr,
-            net.layout.units,
-            net.layout.coef_offsets,
-            net.layout.intercept_offsets,
-            net.alphas,
+            net.layout.layers(net.alphas),
             net.dropout,
-            works,
-            offsets,
+            (works, offsets),
             net.cfg,
             constraints,
-            worker,
-            flags,
-            shared,
+            (worker, flags, shared),
         )
 
     if workers == 1:

@@ -45,25 +45,17 @@ def _training_output(net):
     """The network output that the training pass leaves in its work buffer."""
     work, offsets = net.work(N_SAMPLES, gather=False)
     grad = np.empty_like(net.params)
+    rows = np.empty(N_SAMPLES, dtype=np.int64)
     batch_objective_gradient(
         *net.kernel_X(),
-        net.Y,
-        net.sample_weight,
-        np.zeros(0, dtype=np.int64),
-        0,
-        N_SAMPLES,
-        np.empty(N_SAMPLES, dtype=np.int64),
+        (net.Y, net.sample_weight),
+        (np.zeros(0, dtype=np.int64), 0, N_SAMPLES, 0, rows, 0),
         net.params,
         grad,
-        net.layout.units,
-        net.layout.coef_offsets,
-        net.layout.intercept_offsets,
-        net.alphas,
+        net.layout.layers(net.alphas),
         None,
-        work,
-        offsets,
+        (work, offsets),
         net.cfg,
-        0,
     )
     n_layers = net.layout.n_layers
     start = offsets[0, n_layers - 1]

@@ -10,6 +10,7 @@ penalties the kernels are also compared with scikit-learn's optimizer objects.
 
 import numpy as np
 import pytest
+from _network import step_config
 from _reference import numpy_prox
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -101,14 +102,14 @@ def test_sgd_step_is_sklearn_update_then_prox(name, case, problem, lr, rho):
         grad,
         result_velocity,
         lr,
-        momentum,
-        nesterov,
-        layout.units,
-        layout.coef_offsets,
-        alphas,
-        penalty_code(name),
-        rho,
-        group_marker(penalty_code(name)),
+        layout.layers(alphas),
+        step_config(
+            penalty_code(name),
+            rho,
+            group_marker(penalty_code(name)),
+            momentum=momentum,
+            nesterov=nesterov,
+        ),
         None,
     )
     assert_allclose(result_velocity, expected_velocity, rtol=1e-12, atol=1e-12)
@@ -144,14 +145,14 @@ def test_sgd_steps_equal_sklearn_sgd_optimizer(name, case):
             grad,
             velocity,
             0.05,
-            momentum,
-            nesterov,
-            layout.units,
-            layout.coef_offsets,
-            alphas,
-            penalty_code(name),
-            0.15,
-            group_marker(penalty_code(name)),
+            layout.layers(alphas),
+            step_config(
+                penalty_code(name),
+                0.15,
+                group_marker(penalty_code(name)),
+                momentum=momentum,
+                nesterov=nesterov,
+            ),
             None,
         )
     assert_allclose(params, sk_buffer, rtol=1e-12, atol=1e-14)
@@ -171,13 +172,13 @@ def test_group_marker_only_prunes_code(name, solver):
         params = rng.normal(size=layout.n_params)
         grad = rng.normal(size=layout.n_params)
         state = [np.zeros_like(params), np.full_like(params, 0.1)]
-        common = (layout.units, layout.coef_offsets, np.array([0.3, 0.1]), code, 0.5)
+        layers = layout.layers(np.array([0.3, 0.1]))
         if solver == "sgd":
-            sgd_step(params, grad, state[0], 0.1, 0.9, True, *common, grouped, None)
+            cfg = step_config(code, 0.5, grouped, momentum=0.9, nesterov=True)
+            sgd_step(params, grad, state[0], 0.1, layers, cfg, None)
         else:
-            adam_step(
-                params, grad, *state, 3, 0.01, 0.9, 0.999, 1e-8, *common, grouped, None
-            )
+            cfg = step_config(code, 0.5, grouped, lr_init=0.01)
+            adam_step(params, grad, tuple(state), 3, layers, cfg, None)
         results.append(params)
     np.testing.assert_array_equal(results[0], results[1])
     for name in ("group_lasso", "sparse_group_lasso"):
@@ -196,14 +197,14 @@ def test_sgd_step_does_not_threshold_intercepts(case):
         grad,
         velocity,
         1.0,
-        momentum,
-        nesterov,
-        layout.units,
-        layout.coef_offsets,
-        np.array([10.0, 10.0]),
-        penalty_code("l1"),
-        0.15,
-        group_marker(penalty_code("l1")),
+        layout.layers(np.array([10.0, 10.0])),
+        step_config(
+            penalty_code("l1"),
+            0.15,
+            group_marker(penalty_code("l1")),
+            momentum=momentum,
+            nesterov=nesterov,
+        ),
         None,
     )
     n_coefs = layout.coef_offsets[-1]
@@ -238,19 +239,18 @@ def test_adam_step_is_sklearn_update_then_prox(
     returned_lr = adam_step(
         result,
         grad,
-        result_first,
-        result_second,
+        (result_first, result_second),
         t,
-        lr_init,
-        beta_1,
-        beta_2,
-        epsilon,
-        layout.units,
-        layout.coef_offsets,
-        alphas,
-        penalty_code(name),
-        rho,
-        group_marker(penalty_code(name)),
+        layout.layers(alphas),
+        step_config(
+            penalty_code(name),
+            rho,
+            group_marker(penalty_code(name)),
+            lr_init=lr_init,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+        ),
         None,
     )
     assert_allclose(returned_lr, lr_t, rtol=1e-12)
@@ -283,19 +283,18 @@ def test_adam_steps_equal_sklearn_adam_optimizer(name):
         lr = adam_step(
             params,
             grad,
-            first,
-            second,
+            (first, second),
             t,
-            0.01,
-            0.8,
-            0.99,
-            1e-7,
-            layout.units,
-            layout.coef_offsets,
-            alphas,
-            penalty_code(name),
-            0.15,
-            group_marker(penalty_code(name)),
+            layout.layers(alphas),
+            step_config(
+                penalty_code(name),
+                0.15,
+                group_marker(penalty_code(name)),
+                lr_init=0.01,
+                beta_1=0.8,
+                beta_2=0.99,
+                epsilon=1e-7,
+            ),
             None,
         )
         assert_allclose(lr, optimizer.learning_rate, rtol=1e-12)
@@ -312,19 +311,18 @@ def test_adam_prox_uses_the_per_coordinate_step():
     adam_step(
         params,
         grad,
-        first,
-        second,
+        (first, second),
         1,
-        0.001,
-        0.9,
-        0.999,
-        1e-8,
-        layout.units,
-        layout.coef_offsets,
-        np.array([0.5]),
-        penalty_code("l1"),
-        0.15,
-        group_marker(penalty_code("l1")),
+        layout.layers(np.array([0.5])),
+        step_config(
+            penalty_code("l1"),
+            0.15,
+            group_marker(penalty_code("l1")),
+            lr_init=0.001,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=1e-8,
+        ),
         None,
     )
     # At t = 1 the update is -lr * sign(g) and the step is lr / (|g| (1 - beta_1)).
@@ -355,33 +353,32 @@ def test_float32_step_stays_float32_and_matches_float64(solver):
                 g,
                 s1,
                 0.1,
-                0.9,
-                True,
-                layout.units,
-                layout.coef_offsets,
-                alphas,
-                PENALTIES["l1"],
-                0.15,
-                group_marker(PENALTIES["l1"]),
+                layout.layers(alphas),
+                step_config(
+                    PENALTIES["l1"],
+                    0.15,
+                    group_marker(PENALTIES["l1"]),
+                    momentum=0.9,
+                    nesterov=True,
+                ),
                 None,
             )
         else:
             adam_step(
                 p,
                 g,
-                s1,
-                s2,
+                (s1, s2),
                 1,
-                0.01,
-                0.9,
-                0.999,
-                1e-8,
-                layout.units,
-                layout.coef_offsets,
-                alphas,
-                PENALTIES["l1"],
-                0.15,
-                group_marker(PENALTIES["l1"]),
+                layout.layers(alphas),
+                step_config(
+                    PENALTIES["l1"],
+                    0.15,
+                    group_marker(PENALTIES["l1"]),
+                    lr_init=0.01,
+                    beta_1=0.9,
+                    beta_2=0.999,
+                    epsilon=1e-8,
+                ),
                 None,
             )
         results.append(p)
@@ -415,9 +412,7 @@ def test_constrain_weights_caps_columns_then_decays(max_norm, decay):
             coef *= np.minimum(1.0, max_norm / norms)
         coef *= 1 - decay
     scratch = np.full(max(layout.units), np.nan)  # overwritten, never read first
-    constrain_weights(
-        params, layout.units, layout.coef_offsets, max_norm, decay, scratch
-    )
+    constrain_weights(params, layout.layers(None), max_norm, decay, scratch)
     np.testing.assert_allclose(params, expected, rtol=1e-13)
     n_coefs = layout.coef_offsets[-1]
     np.testing.assert_array_equal(params[n_coefs:], expected[n_coefs:])

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from _network import step_config
 from _reference import SHARES, numpy_prox
 from _reference import norm as reference_norm
 from hypothesis import assume, given, settings
@@ -194,12 +195,14 @@ class RandomNetwork:
             csr = sp.csr_matrix(X)
             self.kernel_X = (
                 None,
-                csr.indptr.astype(np.int64),
-                csr.indices.astype(np.int64),
-                np.ascontiguousarray(csr.data),
+                (
+                    csr.indptr.astype(np.int64),
+                    csr.indices.astype(np.int64),
+                    np.ascontiguousarray(csr.data),
+                ),
             )
         else:
-            self.kernel_X = (np.ascontiguousarray(X), None, None, None)
+            self.kernel_X = (np.ascontiguousarray(X), None)
         code = ACTIVATIONS[self.activation]
         self.cfg = TrainConfig(
             activation=code,
@@ -240,25 +243,17 @@ class RandomNetwork:
         rates = np.zeros(n_hidden) if self.dropout is None else self.dropout
         offsets, total = self.layout.work_offsets(size, gather, rates)
         grad = np.full_like(params, np.nan)  # every entry must be written
+        rows = np.empty(size, dtype=np.int64)
         objective, weight_sum = batch_objective_gradient(
             *self.kernel_X,
-            self.Y,
-            self.sample_weight,
-            self.order,
-            self.start,
-            self.stop,
-            np.empty(size, dtype=np.int64),
+            (self.Y, self.sample_weight),
+            (self.order, self.start, self.stop, 0, rows, self.step),
             params,
             grad,
-            self.layout.units,
-            self.layout.coef_offsets,
-            self.layout.intercept_offsets,
-            self.alphas,
+            self.layout.layers(self.alphas),
             self.dropout,
-            np.empty(total, dtype=params.dtype),
-            offsets,
+            (np.empty(total, dtype=params.dtype), offsets),
             self.cfg,
-            self.step,
         )
         return objective, grad, weight_sum
 
@@ -724,14 +719,10 @@ def test_sgd_steps_are_the_numpy_update_then_the_prox(problem, lr, momentum, nes
                 grad.astype(dtype),
                 velocity,
                 lr,
-                momentum,
-                nesterov,
-                layout.units,
-                layout.coef_offsets,
-                alphas,
-                code,
-                rho,
-                group_marker(code),
+                layout.layers(alphas),
+                step_config(
+                    code, rho, group_marker(code), momentum=momentum, nesterov=nesterov
+                ),
                 None,
             )
         result, velocity = runs[np.float64]
@@ -780,20 +771,19 @@ def test_adam_steps_are_the_numpy_update_then_the_prox(
         for dtype, (result, result_m, result_v) in runs.items():
             returned = adam_step(
                 result,
-                grad.astype(dtype),  # a copy: the kernel spends it as scratch space
-                result_m,
-                result_v,
+                grad.astype(dtype),
+                (result_m, result_v),
                 t,
-                lr_init,
-                beta_1,
-                beta_2,
-                epsilon,
-                layout.units,
-                layout.coef_offsets,
-                alphas,
-                code,
-                rho,
-                group_marker(code),
+                layout.layers(alphas),
+                step_config(
+                    code,
+                    rho,
+                    group_marker(code),
+                    lr_init=lr_init,
+                    beta_1=beta_1,
+                    beta_2=beta_2,
+                    epsilon=epsilon,
+                ),
                 None,
             )
             assert_allclose(returned, lr_t, rtol=1e-12)

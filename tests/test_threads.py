@@ -42,7 +42,7 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     kernel = _parallel.run_epoch_halves
 
     def spy(*arguments):
-        workers.append(arguments[-3])
+        workers.append(arguments[-1][0])
         return kernel(*arguments)
 
     monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
