@@ -139,10 +139,21 @@ def l2_share(code, l1_ratio):
     return 0.0
 
 
-# Reassociation lets LLVM vectorize the sums; it changes them in their last bits only.
-@njit(fastmath={"reassoc"}, **_JIT)
+@njit(**_JIT)
 def value(W, alpha, code, l1_ratio):
     """Penalty value of one weight matrix ``W`` of shape ``(n_in, n_out)``."""
+    squares, absolutes = _sums(W)
+    groups = group_norms(W) if group_share(code, l1_ratio) > 0.0 else 0.0
+    return value_from_sums(squares, absolutes, groups, alpha, code, l1_ratio)
+
+
+# Reassociation lets LLVM vectorize the sums; it changes them in their last bits
+# only. A fastmath function calls no other kernel: Numba would compile that kernel
+# with these flags if this were its first caller, and every later caller would
+# reuse it, so results would depend on what a process compiled first.
+@njit(fastmath={"reassoc"}, **_JIT)
+def _sums(W):
+    """``(sum(w**2), sum(|w|))`` over the entries of ``W``, in float64."""
     squares = 0.0
     absolutes = 0.0
     for i in range(W.shape[0]):
@@ -150,8 +161,7 @@ def value(W, alpha, code, l1_ratio):
             w = float(W[i, j])
             squares += w * w
             absolutes += abs(w)
-    groups = group_norms(W) if group_share(code, l1_ratio) > 0.0 else 0.0
-    return value_from_sums(squares, absolutes, groups, alpha, code, l1_ratio)
+    return squares, absolutes
 
 
 @njit(**_JIT)

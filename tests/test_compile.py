@@ -1,6 +1,9 @@
 """Tests of skreg._compile: full garbage collections held while Numba compiles."""
 
 import gc
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -80,3 +83,59 @@ def test_blocks_in_two_threads_give_the_thresholds_back():
     for worker in workers:
         worker.join()
     assert gc.get_threshold() == before
+
+
+# ------------------------------------------------------- fastmath flags
+
+
+def _kernels():
+    """Every compiled function defined in skreg, with its module."""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import skreg
+
+    for info in pkgutil.iter_modules(skreg.__path__):
+        module = importlib.import_module(f"skreg.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == (
+                module.__name__
+            ):
+                yield module, obj
+
+
+def test_a_fastmath_kernel_calls_no_other_kernel():
+    # Numba compiles a kernel with the fastmath flags of the first kernel that
+    # calls it, and later callers reuse that compile: a fastmath caller would make
+    # a fit's results depend on which kernel a process compiled first.
+    checked = 0
+    for module, kernel in _kernels():
+        if not kernel.targetoptions.get("fastmath"):
+            continue
+        checked += 1
+        names = kernel.py_func.__code__.co_names
+        called = [name for name in names if hasattr(vars(module).get(name), "py_func")]
+        assert not called, f"{kernel.py_func.__qualname__} calls {called}"
+    assert checked >= 3
+
+
+def test_the_penalty_value_compiles_no_kernel_with_its_flags(tmp_path):
+    # In a fresh process and cache: the penalty value first, then the group
+    # shrinkage that training uses; the row norm they share has no fastmath flag.
+    code = """
+import numpy as np
+from skreg._penalties import _norm, group_shrink, value
+value(np.ones((3, 4)), 1.0, 4, 0.5)
+group_shrink(np.ones(4), 0.5)
+assert _norm.signatures
+ir = "".join(_norm.inspect_llvm().values())
+print("reassoc" in ir)
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
