@@ -324,21 +324,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         else:
             params = fit_stochastic(
                 self,
-                X,
-                Y,
-                y_labels,
-                sample_weight,
+                (X, Y, y_labels, sample_weight),
                 params,
                 layout,
                 alphas,
                 dropout,
                 random_state,
                 incremental,
-                keep_optimizer and not first_pass,
-                hooks,
-                early_stopping_warmup,
-                reraise_interrupt,
-                workers,
+                keep_optimizer=keep_optimizer and not first_pass,
+                hooks=hooks,
+                early_stopping_warmup=early_stopping_warmup,
+                reraise_interrupt=reraise_interrupt,
+                workers=workers,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         if hooks is not None:

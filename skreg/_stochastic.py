@@ -264,18 +264,183 @@ def _stop_message(estimator, state):
     return msg + (" Learning rate too small." if adaptive else "") + " Stopping."
 
 
+class _EpochKernel:
+    """One fit's epoch kernel with its buffers, planned once: ``run`` an epoch.
+
+    A fit whose batches are not tiny splits each in two halves, which two threads
+    share (``_epoch.run_epoch_halves`` on ``workers``); each half has buffers of
+    its own.
+    """
+
+    def __init__(
+        self,
+        estimator,
+        X,
+        Y,
+        sample_weight,
+        params,
+        layout,
+        alphas,
+        dropout,
+        batch_size,
+        random_state,
+        state,
+        workers,
+    ):
+        stochastic = bool(
+            np.any(dropout > 0)
+            or estimator.input_dropout > 0
+            or estimator.noise_std > 0
+        )
+        seed = random_state.randint(np.iinfo(np.int32).max) if stochastic else 0
+        self.cfg = estimator._config(X.dtype, seed)
+        gather = bool(
+            estimator.shuffle or estimator.input_dropout > 0 or estimator.noise_std > 0
+        )
+        self.halves = batch_size * int(layout.coef_offsets[-1]) >= HALVES_MIN_WORK
+        planned = half_rows(batch_size) if self.halves else batch_size
+        # Relu units keep no dropout factors: their outputs after dropout give
+        # the backward pass all it needs (``_activations.relu_dropout``).
+        stored = np.zeros_like(dropout) if estimator.activation == "relu" else dropout
+        offsets, size = layout.work_offsets(
+            planned, gather and not sp.issparse(X), stored
+        )
+        copies = (2,) if self.halves else ()
+        work = np.empty((*copies, size), dtype=X.dtype)
+        grad = np.empty((*copies, params.size), dtype=params.dtype)
+        self._rows = np.empty((*copies, planned), dtype=np.int64)
+        self.workers = EpochWorkers() if workers is None else workers
+        self.workers.threads = _parallel.available_threads() if self.halves else 1
+        adam = state["second"] is not None
+        self._n_samples, self._batch_size = X.shape[0], batch_size
+        self._data = (*estimator._kernel_input(X), (Y, sample_weight))
+        self._buffers = (
+            params,
+            grad,
+            None if adam else state["first"],
+            (state["first"], state["second"]) if adam else None,
+            layout.layers(alphas),
+            estimator._kernel_dropout(dropout),
+            (work, offsets),
+            self.cfg,
+            estimator._constraints(),
+        )
+
+    def run(self, order, state):
+        """One epoch over the samples in ``order`` (empty: in their order).
+
+        Returns the sum over batches of ``objective * batch size``; advances
+        ``state["step"]``.
+        """
+        epoch = (
+            order,
+            self._n_samples,
+            self._batch_size,
+            self._rows,
+            state["step"],
+            state["learning_rate"],
+        )
+        arguments = (*self._data, epoch, *self._buffers)
+        if self.halves:
+            accumulated, state["step"] = self.workers.epoch(arguments)
+        else:
+            accumulated, state["step"] = run_epoch(*arguments)
+        return accumulated
+
+
+class _Validation:
+    """The held-out data of early stopping, scored after each epoch."""
+
+    def __init__(self, estimator, data, layout, alphas, cfg):
+        self._estimator, self._layout, self._alphas, self._cfg = (
+            estimator,
+            layout,
+            alphas,
+            cfg,
+        )
+        self._X, self._Y, self._y, self._sample_weight = data
+
+    def score(self, params, progress):
+        """The epoch's validation score; appends it and the loss to the curves."""
+        estimator, layout = self._estimator, self._layout
+        # On this thread alone: a fit's memory stays that of a few chunks,
+        # whatever the threads at hand.
+        output = forward_output(estimator, self._X, *layout.unpack(params), threads=1)
+        score = estimator._score_output(self._y, output, self._sample_weight)
+        _, validation_scores, validation_losses = progress.curves
+        validation_scores.append(score)
+        validation_losses.append(
+            objective(
+                estimator,
+                output,
+                self._Y,
+                self._sample_weight,
+                params,
+                layout,
+                self._alphas,
+                self._cfg,
+            )
+        )
+        return score
+
+
+def _discard(epoch_loss, progress, checkpoint, hooks):
+    """Undo an epoch whose loss or weights are not finite; raise if none is left."""
+    checkpoint.restore()
+    if hooks is not None:
+        hooks.abandon()
+    if progress.n_iter == 0:
+        # No epoch of this call gave a finite model to keep: scikit-learn's
+        # error, and the estimator stays as it was.
+        raise ValueError(
+            "Solver produced non-finite parameter weights. The input data may "
+            "contain large values and need to be preprocessed."
+        )
+    warnings.warn(
+        f"The training loss became {epoch_loss} at epoch {progress.n_iter + 1}; "
+        "training stopped there and the weights of the last finite epoch were "
+        "kept. Lower learning_rate_init, scale the input features, or increase "
+        "alpha.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )
+
+
+def _end_of_epoch(estimator, state, progress, incremental):
+    """The learning-rate schedule and the stopping rules: True to stop."""
+    if estimator.solver == "sgd" and estimator.learning_rate == "invscaling":
+        state["learning_rate"] = invscaling_rate(
+            estimator.learning_rate_init, estimator.power_t, progress.t
+        )
+    if progress.no_improvement > estimator.n_iter_no_change:
+        message = _stop_message(estimator, state)
+        if message is not None:
+            if estimator.verbose:
+                print(message)
+            return True
+        progress.no_improvement = 0
+    if incremental:
+        return True
+    if progress.n_iter == estimator.max_iter:
+        warnings.warn(
+            "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+            "optimization hasn't converged yet." % estimator.max_iter,
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+    return False
+
+
 def fit_stochastic(
     estimator,
-    X,
-    Y,
-    y_labels,
-    sample_weight,
+    data,
     params,
     layout,
     alphas,
     dropout,
     random_state,
     incremental,
+    *,
     keep_optimizer=False,
     hooks=None,
     early_stopping_warmup=0,
@@ -284,65 +449,47 @@ def fit_stochastic(
 ):
     """Train ``params`` in place by sgd or adam; returns the weights to keep.
 
-    Under early stopping, the first ``early_stopping_warmup`` epochs are scored but
-    never kept as the best, nor counted towards a stop. Writes the fitted
-    attributes of the epochs (``n_iter_``, ``loss_curve_``, ...) to ``estimator``.
+    ``data`` is ``(X, Y, y_labels, sample_weight)``. Under early stopping, the
+    first ``early_stopping_warmup`` epochs are scored but never kept as the best,
+    nor counted towards a stop. ``reraise_interrupt`` passes a Ctrl-C on even
+    after completed epochs. Writes the fitted attributes of the epochs
+    (``n_iter_``, ``loss_curve_``, ...) to ``estimator``.
     """
+    X, Y, y_labels, sample_weight = data
     _check_call(estimator, X, incremental)
-    early_stopping = estimator.early_stopping
-    if early_stopping:
+    validation = None
+    if estimator.early_stopping:
         (X, Y, y_train, sample_weight), validation = _validation_split(
             estimator, X, Y, y_labels, sample_weight, random_state
         )
-        X_val, Y_val, y_val, sample_weight_val = validation
         if hooks is not None:
             hooks.use_data(X, y_train, sample_weight)
     n_samples = X.shape[0]
     batch_size = _batch_size(estimator, n_samples)
-
-    stochastic = bool(
-        np.any(dropout > 0) or estimator.input_dropout > 0 or estimator.noise_std > 0
-    )
-    seed = random_state.randint(np.iinfo(np.int32).max) if stochastic else 0
-    cfg = estimator._config(X.dtype, seed)
-    gather = bool(
-        estimator.shuffle or estimator.input_dropout > 0 or estimator.noise_std > 0
-    )
-    kernel_X = estimator._kernel_input(X)
-    # A fit whose batches are not tiny splits each in two halves, which two
-    # threads share (``_epoch.run_epoch_halves``); each half has buffers of
-    # its own.
-    halves = batch_size * int(layout.coef_offsets[-1]) >= HALVES_MIN_WORK
-    planned = half_rows(batch_size) if halves else batch_size
-    # Relu units keep no dropout factors: their outputs after dropout give
-    # the backward pass all it needs (``_activations.relu_dropout``).
-    stored = np.zeros_like(dropout) if estimator.activation == "relu" else dropout
-    offsets, size = layout.work_offsets(planned, gather and not sp.issparse(X), stored)
-    copies = (2,) if halves else ()
-    work = np.empty((*copies, size), dtype=X.dtype)
-    grad = np.empty((*copies, params.size), dtype=params.dtype)
-    rows = np.empty((*copies, planned), dtype=np.int64)
-    if workers is None:
-        workers = EpochWorkers()
-    workers.threads = _parallel.available_threads() if halves else 1
-
     state = _optimizer_state(estimator, params, incremental or keep_optimizer)
-    constraints = estimator._constraints()
-    kernel_dropout = estimator._kernel_dropout(dropout)
-    adam = state["second"] is not None
-    velocity = None if adam else state["first"]
-    moments = (state["first"], state["second"]) if adam else None
-    layers = layout.layers(alphas)
-
+    kernel = _EpochKernel(
+        estimator,
+        X,
+        Y,
+        sample_weight,
+        params,
+        layout,
+        alphas,
+        dropout,
+        batch_size,
+        random_state,
+        state,
+        workers,
+    )
+    if validation is not None:
+        validation = _Validation(estimator, validation, layout, alphas, kernel.cfg)
     progress = _Progress(estimator, params)
-    loss_curve, validation_scores, validation_losses = progress.curves
-    sample_index = np.arange(n_samples, dtype=np.int64)
     checkpoint = _Checkpoint(params, state, progress)
+    sample_index = np.arange(n_samples, dtype=np.int64)
     # verbose >= 2 adds the penalty, the validation loss, the sparsity, the
     # learning rate and the time to scikit-learn's "Iteration" line, which
     # scripts read, and keeps its other lines.
     details = estimator.verbose >= 2
-
     try:
         for _ in range(estimator.max_iter):
             checkpoint.save()
@@ -351,135 +498,41 @@ def fit_stochastic(
             if details:
                 epoch_start = time.perf_counter()
                 epoch_rate = state["learning_rate"]
+            order = _EMPTY_INT
             if estimator.shuffle:
                 # The draw of sklearn.utils.shuffle (a permutation of arange
                 # applied to the current order), without its input checks.
-                # Shuffling the order in place makes the same swaps on it as on
-                # arange.
                 random_state.shuffle(sample_index)
                 order = sample_index
-            else:
-                order = _EMPTY_INT
-            epoch = (
-                order,
-                n_samples,
-                batch_size,
-                rows,
-                state["step"],
-                state["learning_rate"],
-            )
-            arguments = (
-                *kernel_X,
-                (Y, sample_weight),
-                epoch,
-                params,
-                grad,
-                velocity,
-                moments,
-                layers,
-                kernel_dropout,
-                (work, offsets),
-                cfg,
-                constraints,
-            )
-            if halves:
-                accumulated, state["step"] = workers.epoch(arguments)
-            else:
-                accumulated, state["step"] = run_epoch(*arguments)
-            epoch_loss = accumulated / n_samples
+            epoch_loss = kernel.run(order, state) / n_samples
             if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
-                checkpoint.restore()
-                if hooks is not None:
-                    hooks.abandon()
-                if progress.n_iter == 0:
-                    # No epoch of this call gave a finite model to keep:
-                    # scikit-learn's error, and the estimator stays as it was.
-                    raise ValueError(
-                        "Solver produced non-finite parameter weights. The input "
-                        "data may contain large values and need to be "
-                        "preprocessed."
-                    )
-                warnings.warn(
-                    f"The training loss became {epoch_loss} at epoch "
-                    f"{progress.n_iter + 1}; training stopped there and the weights "
-                    "of the last finite epoch were kept. Lower learning_rate_init, "
-                    "scale the input features, or increase alpha.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+                _discard(epoch_loss, progress, checkpoint, hooks)
                 break
             progress.n_iter += 1
             progress.loss = epoch_loss
             progress.t += n_samples
-            loss_curve.append(epoch_loss)
+            progress.curves[0].append(epoch_loss)
             if estimator.verbose and not details:
                 print(_EPOCH_LINE % (progress.n_iter, epoch_loss))
-
-            score = None
-            if early_stopping:
-                # On this thread alone: a fit's memory stays that of a few
-                # chunks, whatever the threads at hand.
-                output = forward_output(
-                    estimator, X_val, *layout.unpack(params), threads=1
-                )
-                score = estimator._score_output(y_val, output, sample_weight_val)
-                validation_scores.append(score)
-                validation_losses.append(
-                    objective(
-                        estimator,
-                        output,
-                        Y_val,
-                        sample_weight_val,
-                        params,
-                        layout,
-                        alphas,
-                        cfg,
-                    )
-                )
+            score = None if validation is None else validation.score(params, progress)
             if details:
                 _print_epoch_details(
-                    progress.n_iter,
-                    epoch_loss,
+                    progress,
                     params,
                     layout,
                     alphas,
-                    cfg,
-                    validation_losses[-1] if early_stopping else None,
+                    kernel.cfg,
+                    None if validation is None else progress.curves[2][-1],
                     epoch_rate,
                     time.perf_counter() - epoch_start,
                 )
-            progress.record(
-                estimator, score, params, progress.n_iter <= early_stopping_warmup
-            )
-
+            scored_only = progress.n_iter <= early_stopping_warmup
+            progress.record(estimator, score, params, scored_only)
             # A callback's request to stop ends the training at this epoch.
             if hooks is not None and hooks.end(params):
                 break
-
-            if estimator.solver == "sgd" and estimator.learning_rate == "invscaling":
-                state["learning_rate"] = invscaling_rate(
-                    estimator.learning_rate_init, estimator.power_t, progress.t
-                )
-
-            if progress.no_improvement > estimator.n_iter_no_change:
-                message = _stop_message(estimator, state)
-                if message is None:
-                    progress.no_improvement = 0
-                else:
-                    if estimator.verbose:
-                        print(message)
-                    break
-
-            if incremental:
+            if _end_of_epoch(estimator, state, progress, incremental):
                 break
-            if progress.n_iter == estimator.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) "
-                    "reached and the optimization hasn't converged yet."
-                    % estimator.max_iter,
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
     except KeyboardInterrupt:
         # The interrupted epoch is discarded, bookkeeping included: the model
         # is that of the last completed epoch. With none completed, the
@@ -495,30 +548,22 @@ def fit_stochastic(
             stacklevel=4,
         )
     finally:
-        workers.close()
+        kernel.workers.close()
 
-    if early_stopping and np.isfinite(progress.best_validation_score):
+    if validation is not None and np.isfinite(progress.best_validation_score):
         params = progress.best_params
     progress.write(estimator, state)
     return params
 
 
 def _print_epoch_details(
-    epoch,
-    loss,
-    params,
-    layout,
-    alphas,
-    cfg,
-    validation_loss,
-    learning_rate,
-    seconds,
+    progress, params, layout, alphas, cfg, validation_loss, learning_rate, seconds
 ):
     """Print an epoch's line at verbose >= 2 (see ``_EPOCH_DETAILS``)."""
-    penalty = total_penalty(params, layout.units, layout.coef_offsets, alphas, cfg)
+    penalty = total_penalty(params, layout.layers(alphas), cfg)
     zero_fraction, active, n_hidden = _weight_sparsity(params, layout)
     print(
-        _EPOCH_LINE % (epoch, loss)
+        _EPOCH_LINE % (progress.n_iter, progress.loss)
         + _EPOCH_DETAILS
         % (
             penalty,
