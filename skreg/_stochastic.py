@@ -162,6 +162,13 @@ class _Progress:
         for curve, length in zip(self.curves, lengths):
             del curve[length:]
 
+    def add(self, epoch_loss, n_samples):
+        """Count a completed epoch of ``n_samples`` samples."""
+        self.n_iter += 1
+        self.loss = epoch_loss
+        self.t += n_samples
+        self.curves[0].append(epoch_loss)
+
     def record(self, estimator, score, params, scored_only):
         """Count an epoch towards a stop, and keep the best; see ``fit_stochastic``."""
         tol = estimator.tol
@@ -272,21 +279,9 @@ class _EpochKernel:
     its own.
     """
 
-    def __init__(
-        self,
-        estimator,
-        X,
-        Y,
-        sample_weight,
-        params,
-        layout,
-        alphas,
-        dropout,
-        batch_size,
-        random_state,
-        state,
-        workers,
-    ):
+    def __init__(self, estimator, data, params, layout, alphas, dropout, plan):
+        X, Y, sample_weight = data
+        batch_size, random_state, state, workers = plan
         stochastic = bool(
             np.any(dropout > 0)
             or estimator.input_dropout > 0
@@ -313,6 +308,8 @@ class _EpochKernel:
         self.workers.threads = _parallel.available_threads() if self.halves else 1
         adam = state["second"] is not None
         self._n_samples, self._batch_size = X.shape[0], batch_size
+        self._shuffle, self._random_state = estimator.shuffle, random_state
+        self._sample_index = np.arange(X.shape[0], dtype=np.int64)
         self._data = (*estimator._kernel_input(X), (Y, sample_weight))
         self._buffers = (
             params,
@@ -326,12 +323,14 @@ class _EpochKernel:
             estimator._constraints(),
         )
 
-    def run(self, order, state):
-        """One epoch over the samples in ``order`` (empty: in their order).
-
-        Returns the sum over batches of ``objective * batch size``; advances
-        ``state["step"]``.
-        """
+    def run(self, state):
+        """One epoch; returns its mean objective and advances ``state["step"]``."""
+        order = _EMPTY_INT
+        if self._shuffle:
+            # The draw of sklearn.utils.shuffle (a permutation of arange applied
+            # to the current order), without its input checks.
+            self._random_state.shuffle(self._sample_index)
+            order = self._sample_index
         epoch = (
             order,
             self._n_samples,
@@ -345,7 +344,52 @@ class _EpochKernel:
             accumulated, state["step"] = self.workers.epoch(arguments)
         else:
             accumulated, state["step"] = run_epoch(*arguments)
-        return accumulated
+        return accumulated / self._n_samples
+
+
+class _Reporter:
+    """What ``verbose`` prints after each epoch.
+
+    verbose >= 2 adds the penalty, the validation loss, the sparsity, the learning
+    rate and the time to scikit-learn's "Iteration" line, which scripts read, and
+    keeps its other lines.
+    """
+
+    def __init__(self, estimator, params, layout, alphas, cfg):
+        self._verbose = estimator.verbose
+        self._params, self._layout, self._alphas, self._cfg = (
+            params,
+            layout,
+            alphas,
+            cfg,
+        )
+
+    def start(self, state):
+        if self._verbose >= 2:
+            self._start = time.perf_counter()
+            self._rate = state["learning_rate"]
+
+    def end(self, progress, validated):
+        if not self._verbose:
+            return
+        line = _EPOCH_LINE % (progress.n_iter, progress.loss)
+        if self._verbose >= 2:
+            penalty = total_penalty(
+                self._params, self._layout.layers(self._alphas), self._cfg
+            )
+            zero_fraction, active, n_hidden = _weight_sparsity(
+                self._params, self._layout
+            )
+            validation = "%.8f" % progress.curves[2][-1] if validated else "-"
+            line += _EPOCH_DETAILS % (
+                penalty,
+                validation,
+                zero_fraction,
+                "%d/%d" % (active, n_hidden),
+                self._rate,
+                time.perf_counter() - self._start,
+            )
+        print(line)
 
 
 class _Validation:
@@ -464,68 +508,30 @@ def fit_stochastic(
         )
         if hooks is not None:
             hooks.use_data(X, y_train, sample_weight)
-    n_samples = X.shape[0]
-    batch_size = _batch_size(estimator, n_samples)
+    batch_size = _batch_size(estimator, X.shape[0])
     state = _optimizer_state(estimator, params, incremental or keep_optimizer)
+    plan = (batch_size, random_state, state, workers)
     kernel = _EpochKernel(
-        estimator,
-        X,
-        Y,
-        sample_weight,
-        params,
-        layout,
-        alphas,
-        dropout,
-        batch_size,
-        random_state,
-        state,
-        workers,
+        estimator, (X, Y, sample_weight), params, layout, alphas, dropout, plan
     )
     if validation is not None:
         validation = _Validation(estimator, validation, layout, alphas, kernel.cfg)
+    reporter = _Reporter(estimator, params, layout, alphas, kernel.cfg)
     progress = _Progress(estimator, params)
     checkpoint = _Checkpoint(params, state, progress)
-    sample_index = np.arange(n_samples, dtype=np.int64)
-    # verbose >= 2 adds the penalty, the validation loss, the sparsity, the
-    # learning rate and the time to scikit-learn's "Iteration" line, which
-    # scripts read, and keeps its other lines.
-    details = estimator.verbose >= 2
     try:
         for _ in range(estimator.max_iter):
             checkpoint.save()
             if hooks is not None:
                 hooks.begin("epoch", params)
-            if details:
-                epoch_start = time.perf_counter()
-                epoch_rate = state["learning_rate"]
-            order = _EMPTY_INT
-            if estimator.shuffle:
-                # The draw of sklearn.utils.shuffle (a permutation of arange
-                # applied to the current order), without its input checks.
-                random_state.shuffle(sample_index)
-                order = sample_index
-            epoch_loss = kernel.run(order, state) / n_samples
+            reporter.start(state)
+            epoch_loss = kernel.run(state)
             if not (np.isfinite(epoch_loss) and np.all(np.isfinite(params))):
                 _discard(epoch_loss, progress, checkpoint, hooks)
                 break
-            progress.n_iter += 1
-            progress.loss = epoch_loss
-            progress.t += n_samples
-            progress.curves[0].append(epoch_loss)
-            if estimator.verbose and not details:
-                print(_EPOCH_LINE % (progress.n_iter, epoch_loss))
+            progress.add(epoch_loss, X.shape[0])
             score = None if validation is None else validation.score(params, progress)
-            if details:
-                _print_epoch_details(
-                    progress,
-                    params,
-                    layout,
-                    alphas,
-                    kernel.cfg,
-                    None if validation is None else progress.curves[2][-1],
-                    epoch_rate,
-                    time.perf_counter() - epoch_start,
-                )
+            reporter.end(progress, validation is not None)
             scored_only = progress.n_iter <= early_stopping_warmup
             progress.record(estimator, score, params, scored_only)
             # A callback's request to stop ends the training at this epoch.
@@ -554,23 +560,3 @@ def fit_stochastic(
         params = progress.best_params
     progress.write(estimator, state)
     return params
-
-
-def _print_epoch_details(
-    progress, params, layout, alphas, cfg, validation_loss, learning_rate, seconds
-):
-    """Print an epoch's line at verbose >= 2 (see ``_EPOCH_DETAILS``)."""
-    penalty = total_penalty(params, layout.layers(alphas), cfg)
-    zero_fraction, active, n_hidden = _weight_sparsity(params, layout)
-    print(
-        _EPOCH_LINE % (progress.n_iter, progress.loss)
-        + _EPOCH_DETAILS
-        % (
-            penalty,
-            "-" if validation_loss is None else "%.8f" % validation_loss,
-            zero_fraction,
-            "%d/%d" % (active, n_hidden),
-            learning_rate,
-            seconds,
-        )
-    )
