@@ -237,38 +237,42 @@ class _RegularizedMLPCVMixin:
         self._store_results(alphas, grid, n_splits, tasks, results)
 
         if self.refit:
-            l1_ratio, dropout = self.l1_ratio_, self.dropout_
-            refit_alphas = increasing[increasing <= self.alpha_]
-            if _early_stopping_rounds(base):
-                # Every round starts from the first fit: the one at alpha_ is
-                # all the refit needs.
-                refit_alphas = np.unique(refit_alphas[[0, -1]])
-            start = time.perf_counter()
-            estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
-            fits = _path_fits(
-                estimator,
-                X,
-                y,
-                sample_weight,
-                refit_alphas,
-                self.path_max_iter,
-                "refit, " + self._grid_label(l1_ratio, dropout),
-            )
-            *_, (fitted, _) = fits
-            self.refit_time_ = time.perf_counter() - start
-            # The refitted model's state becomes this estimator's, so prediction,
-            # pruning and the fitted attributes are the base class's own.
-            for name, value in vars(fitted).items():
-                fitted_attribute = name.endswith("_") or name.startswith("_")
-                if fitted_attribute and name not in (
-                    "n_features_in_",
-                    "feature_names_in_",
-                ):
-                    setattr(self, name, value)
+            self._refit(base, X, y, sample_weight, increasing)
         else:
             for name in ("coefs_", "intercepts_"):
                 self.__dict__.pop(name, None)
         return self
+
+    def _refit(self, base, X, y, sample_weight, increasing):
+        """Fit the best point's path on all the data, up to ``alpha_``."""
+        l1_ratio, dropout = self.l1_ratio_, self.dropout_
+        refit_alphas = increasing[increasing <= self.alpha_]
+        if _early_stopping_rounds(base):
+            # Every round starts from the first fit: the one at alpha_ is all
+            # the refit needs.
+            refit_alphas = np.unique(refit_alphas[[0, -1]])
+        start = time.perf_counter()
+        estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
+        fits = _path_fits(
+            estimator,
+            X,
+            y,
+            sample_weight,
+            refit_alphas,
+            self.path_max_iter,
+            "refit, " + self._grid_label(l1_ratio, dropout),
+        )
+        *_, (fitted, _) = fits
+        self.refit_time_ = time.perf_counter() - start
+        # The refitted model's state becomes this estimator's, so prediction,
+        # pruning and the fitted attributes are the base class's own.
+        for name, value in vars(fitted).items():
+            fitted_attribute = name.endswith("_") or name.startswith("_")
+            if fitted_attribute and name not in (
+                "n_features_in_",
+                "feature_names_in_",
+            ):
+                setattr(self, name, value)
 
     def _store_results(self, alphas, grid, n_splits, tasks, fold_results):
         results, best = search_results(alphas, grid, n_splits, tasks, fold_results)
