@@ -218,20 +218,20 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         y,
         sample_weight=None,
         incremental=False,
-        keep_optimizer=False,
         callback_ctx=None,
-        early_stopping_warmup=0,
-        reraise_interrupt=False,
+        keep_optimizer=False,
+        **options,
     ):
         # A fit that fails, at any point, leaves the estimator as it was.
         # ``keep_optimizer`` continues a warm start with the optimizer's state (the
         # moments, the step count and the learning rate) instead of a fresh one.
-        # Under early stopping, the first ``early_stopping_warmup`` epochs are
-        # scored but never kept as the best, nor counted towards a stop: a path's
-        # warm-started point thus keeps an epoch trained at its own alpha.
-        # With ``reraise_interrupt``, a Ctrl-C ends the call with KeyboardInterrupt
-        # (and the estimator as it was) instead of keeping the last completed
-        # epoch: the fits of a search use it, so that the search stops too.
+        # ``options`` are fit_stochastic's: under early stopping, the first
+        # ``early_stopping_warmup`` epochs are scored but never kept as the best,
+        # nor counted towards a stop (a path's warm-started point thus keeps an
+        # epoch trained at its own alpha); with ``reraise_interrupt``, a Ctrl-C
+        # ends the call with KeyboardInterrupt (and the estimator as it was)
+        # instead of keeping the last completed epoch: the fits of a search use
+        # it, so that the search stops too.
         saved = self.__dict__.copy()
         # Training never depends on the BLAS's threads: its products run on one
         # thread each, and a fit's own threads share the work in a fixed way.
@@ -245,11 +245,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                     y,
                     sample_weight,
                     incremental,
-                    keep_optimizer,
                     callback_ctx,
-                    early_stopping_warmup,
-                    reraise_interrupt,
-                    workers,
+                    keep_optimizer,
+                    workers=workers,
+                    **options,
                 )
         except BaseException:
             # A Ctrl-C can cut a ``with`` short before its exit runs, or a
@@ -261,16 +260,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             raise
 
     def _fit_unguarded(
-        self,
-        X,
-        y,
-        sample_weight,
-        incremental,
-        keep_optimizer=False,
-        callback_ctx=None,
-        early_stopping_warmup=0,
-        reraise_interrupt=False,
-        workers=None,
+        self, X, y, sample_weight, incremental, callback_ctx, keep_optimizer, **options
     ):
         weighted = (
             sample_weight is not None or getattr(self, "class_weight", None) is not None
@@ -289,23 +279,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             # As scikit-learn's MLP: the weights keep the dtype of the first fit.
             X = X.astype(self.coefs_[0].dtype)
             Y = Y.astype(X.dtype)
-        n_samples, n_features = X.shape
         sample_weight = self._sample_weight(sample_weight, X, y_labels, incremental)
-
-        layer_units = [n_features, *hidden_sizes, Y.shape[1]]
-        if not first_pass and (
-            len(self.coefs_) != len(layer_units) - 1
-            or any(
-                c.shape != (a, b)
-                for c, a, b in zip(self.coefs_, layer_units[:-1], layer_units[1:])
-            )
-        ):
-            raise ValueError(
-                "hidden_layer_sizes or the number of outputs changed since the last "
-                f"fit: the network has layers {self._layer_units()}, the new "
-                f"parameters and data ask for {layer_units}. Refit with "
-                "warm_start=False."
-            )
+        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
+        if not first_pass:
+            self._check_same_layers(layer_units)
         random_state = check_random_state(self.random_state)
         layout = Layout(layer_units)
         hooks = None
@@ -333,15 +310,26 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 incremental,
                 keep_optimizer=keep_optimizer and not first_pass,
                 hooks=hooks,
-                early_stopping_warmup=early_stopping_warmup,
-                reraise_interrupt=reraise_interrupt,
-                workers=workers,
+                **options,
             )
         self.coefs_, self.intercepts_ = layout.unpack(params)
         if hooks is not None:
             hooks.use_data(X, y_labels, sample_weight)
             hooks.end_fit()
         return self
+
+    def _check_same_layers(self, layer_units):
+        """A warm start or partial_fit continues the network it has."""
+        if len(self.coefs_) != len(layer_units) - 1 or any(
+            c.shape != (a, b)
+            for c, a, b in zip(self.coefs_, layer_units[:-1], layer_units[1:])
+        ):
+            raise ValueError(
+                "hidden_layer_sizes or the number of outputs changed since the last "
+                f"fit: the network has layers {self._layer_units()}, the new "
+                f"parameters and data ask for {layer_units}. Refit with "
+                "warm_start=False."
+            )
 
     def _layer_units(self):
         return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
