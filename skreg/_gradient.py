@@ -103,6 +103,27 @@ def _group_norms(W, grouped):
 
 
 @njit(**_JIT)
+def _gather(X, rows, order, start, A0):
+    """Rows ``rows`` of ``X`` into ``A0``; they are ``order[start:]`` if shuffled."""
+    n_in = X.shape[1]
+    shuffled = order.shape[0] > 0
+    # An explicit loop: a row-slice assignment costs about three times as much.
+    for r in range(A0.shape[0]):
+        row = rows[r]
+        # Shuffled rows are scattered over X: read in turn, each would wait for
+        # memory. Fetched some rows ahead (into the next batch near the end),
+        # they arrive before their turn. Three hints cover a row of up to three
+        # cache lines; a loop of hints would add to a cold fit's compile time.
+        if shuffled and start + r + _AHEAD < order.shape[0]:
+            ahead = order[start + r + _AHEAD]
+            _prefetch(X, ahead, 0)
+            _prefetch(X, ahead, n_in // 2)
+            _prefetch(X, ahead, n_in - 1)
+        for j in range(n_in):
+            A0[r, j] = X[row, j]
+
+
+@njit(**_JIT)
 def _sparse_input(data, k, dropout, rate, key, index):
     """Entry ``k`` of the CSR data, times its input-dropout factor when inputs drop.
 
@@ -271,22 +292,7 @@ def data_gradient(
     if X is not None:
         if gathered:
             A0 = matrix_view(work, work_offsets[0, 0], size, n_in)
-            # An explicit loop: a row-slice assignment costs about three times as
-            # much.
-            for r in range(size):
-                row = rows[r]
-                # Shuffled rows are scattered over X: read in turn, each would
-                # wait for memory. Fetched some rows ahead (into the next batch
-                # near the end), they arrive before their turn. Three hints cover
-                # a row of up to three cache lines; a loop or a helper kernel
-                # would add to a cold fit's compile time.
-                if shuffled and start + r + _AHEAD < order.shape[0]:
-                    ahead = order[start + r + _AHEAD]
-                    _prefetch(X, ahead, 0)
-                    _prefetch(X, ahead, n_in // 2)
-                    _prefetch(X, ahead, n_in - 1)
-                for j in range(n_in):
-                    A0[r, j] = X[row, j]
+            _gather(X, rows, order, start, A0)
             if dropout is not None:
                 noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
                 _perturb_input(
