@@ -1,6 +1,9 @@
-"""Comparisons of fitted models that several test modules make."""
+"""Parameters, problems and model comparisons that several test modules share."""
 
 import numpy as np
+
+# Parameters of a small network fitted in milliseconds.
+FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
 
 def equal_models(a, b):
@@ -9,3 +12,9 @@ def equal_models(a, b):
         np.array_equal(p, q)
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_)
     )
+
+
+def small_problem():
+    """Two classes split by the sign of the first of 3 features, 40 samples."""
+    X = np.random.RandomState(0).randn(40, 3)
+    return X, (X[:, 0] > 0).astype(int)

@@ -1,6 +1,5 @@
 """Behaviour of the estimators: penalties, dropout, sklearn conventions, errors."""
 
-import copy
 import pickle
 import tracemalloc
 import warnings
@@ -8,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _models import equal_models
+from _models import FAST, equal_models
 from sklearn.base import clone
 from sklearn.datasets import (
     make_classification,
@@ -16,23 +15,15 @@ from sklearn.datasets import (
 )
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_selection import SelectFromModel
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.class_weight import compute_class_weight
 
 from skreg import (
     RegularizedMLPClassifier,
     RegularizedMLPRegressor,
 )
-from skreg._prediction import forward_output
-
-FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
-
 
 # ----------------------------------------------------------------- penalties
 
@@ -246,18 +237,6 @@ def test_regressor_takes_hidden_layer_sizes_first():
     assert RegularizedMLPClassifier((5,)).hidden_layer_sizes == (5,)
 
 
-def test_class_weight_is_folded_into_sample_weight(data):
-    X, y = data
-    weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
-    balanced = RegularizedMLPClassifier(class_weight="balanced", **FAST).fit(X, y)
-    explicit = RegularizedMLPClassifier(**FAST).fit(X, y, sample_weight=weights[y])
-    assert equal_models(balanced, explicit)
-    as_dict = RegularizedMLPClassifier(
-        class_weight=dict(enumerate(weights)), **FAST
-    ).fit(X, y)
-    assert equal_models(balanced, as_dict)
-
-
 def test_sample_weight_zero_equals_removing_samples_full_batch(data):
     X, y = data
     params = dict(solver="lbfgs", **FAST)
@@ -268,70 +247,9 @@ def test_sample_weight_zero_equals_removing_samples_full_batch(data):
     np.testing.assert_allclose(weighted.coefs_[0], removed.coefs_[0], atol=1e-8)
 
 
-def test_partial_fit_is_one_epoch_of_fit(data):
-    X, y = data
-    fitted = RegularizedMLPClassifier(**{**FAST, "max_iter": 1}).fit(X, y)
-    partial = RegularizedMLPClassifier(**FAST).partial_fit(X, y, classes=np.unique(y))
-    assert equal_models(fitted, partial)
-    partial.partial_fit(X, y)
-    assert partial.t_ == 2 * len(X)
-    assert len(partial.loss_curve_) == 2
-
-
 def test_partial_fit_unavailable_for_lbfgs():
     assert not hasattr(RegularizedMLPClassifier(solver="lbfgs"), "partial_fit")
     assert not hasattr(RegularizedMLPRegressor(solver="lbfgs"), "partial_fit")
-
-
-def test_warm_start_refit_trains_to_convergence(data):
-    """sklearn keeps the old convergence state and stops a refit early."""
-    X, y = data
-    params = dict(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
-    theirs = MLPClassifier(warm_start=True, alpha=1e-4, **params).fit(X, y)
-    theirs.set_params(alpha=2.0).fit(X, y)
-    ours = RegularizedMLPClassifier(warm_start=True, alpha=1e-4 / 200, **params)
-    ours.fit(X, y)
-    ours.set_params(alpha=2.0 / 200).fit(X, y)
-    assert ours.n_iter_ > theirs.n_iter_
-    assert ours.best_loss_ == pytest.approx(min(ours.loss_curve_[-ours.n_iter_ :]))
-
-
-def test_warm_start_continues_from_previous_weights(data):
-    X, y = data
-    once = RegularizedMLPClassifier(**{**FAST, "max_iter": 2, "shuffle": False})
-    once.fit(X, y)
-    warm = RegularizedMLPClassifier(
-        **{**FAST, "max_iter": 1, "shuffle": False, "warm_start": True}
-    )
-    warm.fit(X, y)
-    before = [c.copy() for c in warm.coefs_]
-    warm.fit(X, y)
-    assert not np.array_equal(before[0], warm.coefs_[0])
-    assert len(warm.loss_curve_) == 2
-
-
-def test_early_stopping_keeps_a_copy_of_the_best_weights(data):
-    X, y = data
-    clf = RegularizedMLPClassifier(
-        hidden_layer_sizes=(16,),
-        early_stopping=True,
-        max_iter=60,
-        learning_rate_init=0.05,
-        random_state=0,
-        n_iter_no_change=50,
-    ).fit(X, y)
-    # Rebuild sklearn's draws: the initial weights, then the validation split
-    # (stratified only for single-output targets, as in sklearn).
-    rng = check_random_state(0)
-    for shape in [(10, 16), (16,), (16, 3), (3,)]:
-        rng.uniform(size=shape)
-    _, val = train_test_split(
-        np.arange(len(y)), random_state=rng, test_size=0.1, stratify=None
-    )
-    assert clf.score(X[val], y[val]) == clf.best_validation_score_
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert len(clf.validation_loss_curve_) == clf.n_iter_
-    assert clf.best_loss_ is None
 
 
 def test_pipeline_gridsearch_cross_val_pickle(data):
@@ -371,78 +289,7 @@ def test_select_from_model_uses_feature_importances(data):
     assert 0 < selector.transform(X).shape[1] < X.shape[1]
 
 
-def test_divergence_stops_with_warning_and_finite_weights(regression):
-    X, y = regression
-    reg = RegularizedMLPRegressor(
-        (16,),
-        solver="sgd",
-        learning_rate_init=10.0,
-        momentum=0.0,
-        max_iter=50,
-        random_state=0,
-    )
-    with pytest.warns(ConvergenceWarning, match="became"):
-        reg.fit(X * 1e3, y)
-    assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
-    assert np.isfinite(reg.predict(X)).all()
-
-
 # -------------------------------------------------------------------- errors
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(penalty="l3"),
-        dict(alpha=-1.0),
-        dict(l1_ratio=1.5),
-        dict(dropout=1.0),
-        dict(input_dropout=-0.1),
-        dict(solver="newton"),
-    ],
-)
-def test_invalid_parameters_raise_sklearn_error(data, params):
-    X, y = data
-    with pytest.raises(InvalidParameterError):
-        RegularizedMLPClassifier(**params).fit(X, y)
-
-
-_NOT_INTEGERS = [(10.5,), (8, 4.0), ("a",), 3.0]
-
-
-@pytest.mark.parametrize(
-    "Estimator, sizes",
-    [(MLPClassifier, s) for s in _NOT_INTEGERS]
-    + [(RegularizedMLPClassifier, s) for s in _NOT_INTEGERS + [(True,)]],
-)
-def test_non_integer_hidden_layer_sizes_raise(data, sizes, Estimator):
-    # Never truncated to an int: scikit-learn's MLP raises a TypeError (or its
-    # InvalidParameterError), and skreg's InvalidParameterError is a TypeError too.
-    X, y = data
-    with pytest.raises(TypeError) as error:
-        Estimator(hidden_layer_sizes=sizes, max_iter=1).fit(X, y)
-    if Estimator is RegularizedMLPClassifier:
-        assert isinstance(error.value, InvalidParameterError)
-        assert "'hidden_layer_sizes'" in str(error.value)
-        assert repr(sizes) in str(error.value)
-
-
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        (dict(alpha=[0.1, 0.1, 0.1]), "one per weight matrix"),
-        (dict(dropout=[0.1, 0.1]), "one per hidden layer"),
-        (dict(dropout=[0.1, 1.2], hidden_layer_sizes=(4, 4)), "must be in"),
-        (dict(alpha=[0.1, np.nan]), "must be in"),
-        (dict(solver="lbfgs", penalty="l1"), "solver='adam'"),
-        (dict(solver="lbfgs", dropout=0.1), "dropout"),
-        (dict(early_stopping=True, validation_fraction=0.001), "too small"),
-    ],
-)
-def test_invalid_combinations_raise_value_error(data, params, match):
-    X, y = data
-    with pytest.raises(ValueError, match=match):
-        RegularizedMLPClassifier(**{**FAST, **params}).fit(X, y)
 
 
 def test_failed_fit_leaves_fitted_model_untouched(data):
@@ -496,137 +343,6 @@ def test_fit_does_not_copy_a_contiguous_float_X(dtype):
     finally:
         tracemalloc.stop()
     assert peak < 0.5 * X.nbytes
-
-
-class _Validated(np.ndarray):
-    """An ndarray subclass: prediction takes the validated path for it."""
-
-
-@pytest.mark.blas_kernels
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_lean_prediction_path_equals_validated_path(data, dtype):
-    # A finite float ndarray skips scikit-learn's validation; a subclass of
-    # ndarray takes it. Both must give the same numbers, for every memory layout.
-    X, y = data
-    clf = RegularizedMLPClassifier(**FAST).fit(X.astype(dtype), y)
-    expected = clf.predict_proba(X.astype(dtype).view(_Validated))
-    if dtype == np.float64:  # a list of lists is read as float64
-        np.testing.assert_array_equal(clf.predict_proba(X.tolist()), expected)
-    for layout in (
-        X.astype(dtype),
-        np.asfortranarray(X.astype(dtype)),
-        X.astype(dtype)[::-1][::-1],
-        np.repeat(X.astype(dtype), 2, axis=1)[:, ::2],
-    ):
-        np.testing.assert_array_equal(clf.predict_proba(layout), expected)
-    # A row alone is a one-row product, for which the BLAS may take another kernel
-    # (see test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance).
-    one = clf.predict_proba(X[:1].astype(dtype))
-    _assert_row_tolerance(one, expected[:1])
-    # A float64 row on a float32 model (or the reverse) is predicted in float64,
-    # as validated input.
-    other = np.float64 if dtype == np.float32 else np.float32
-    np.testing.assert_array_equal(
-        clf.predict_proba(X.astype(other)), clf.predict_proba(X.astype(other).tolist())
-    )
-
-
-def _assert_row_tolerance(alone, in_batch):
-    # The documented tolerance: 16 machine epsilons of the model's dtype, relative
-    # to 1 + |output|.
-    eps = np.finfo(alone.dtype).eps
-    assert alone.dtype == in_batch.dtype
-    assert np.all(np.abs(alone - in_batch) <= 16 * eps * (1 + np.abs(in_batch)))
-
-
-@pytest.mark.blas_kernels
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kind", ["multiclass", "regressor"])
-def test_a_row_alone_is_predicted_as_in_a_batch_within_the_tolerance(kind, dtype):
-    # Bit for bit on some BLAS kernels, not on all (OpenBLAS's Haswell and Prescott
-    # kernels compute a one-row product in another order than a larger one).
-    X, y = make_classification(300, 30, n_informative=10, n_classes=3, random_state=0)
-    X = StandardScaler().fit_transform(X).astype(dtype)
-    params = dict(hidden_layer_sizes=(64, 32), max_iter=20, random_state=0)
-    if kind == "regressor":
-        model = RegularizedMLPRegressor(**params).fit(X, X[:, :2] @ [1.0, -2.0])
-        predict = model.predict
-    else:
-        model = RegularizedMLPClassifier(**params).fit(X, y)
-        predict = model.predict_proba
-    batch = predict(X)
-    alone = np.concatenate([predict(X[i : i + 1]) for i in range(X.shape[0])])
-    _assert_row_tolerance(alone, batch)
-    # Rows in any batch of any size are predicted alike: only one row alone
-    # may take another kernel.
-    for start, stop in [(0, 7), (5, 300), (100, 133)]:
-        _assert_row_tolerance(predict(X[start:stop]), batch[start:stop])
-
-
-def _numpy_forward(model, X):
-    hidden = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}[model.activation]
-    A = X
-    for layer, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
-        A = A @ W + b
-        if layer < len(model.coefs_) - 1:
-            A = hidden(A)
-    return A
-
-
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_chunked_prediction_matches_a_numpy_forward_pass(activation, dtype):
-    # Several chunks, the last one partial, through layers of unequal widths that
-    # share the two alternating buffers; C-ordered input takes the compiled path,
-    # Fortran-ordered input the interpreted one.
-    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=1)
-    clf = RegularizedMLPClassifier(
-        hidden_layer_sizes=(7, 30, 5),
-        activation=activation,
-        max_iter=5,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X.astype(dtype), y)
-    many = np.random.default_rng(0).normal(size=(1300, 6)).astype(dtype)
-    logits = _numpy_forward(clf, many.astype(np.float64))
-    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
-    expected /= expected.sum(axis=1, keepdims=True)
-    rtol = 1e-10 if dtype == np.float64 else 1e-4
-    for X_pred in (many, np.asfortranarray(many)):
-        proba = clf.predict_proba(X_pred)
-        assert proba.dtype == dtype
-        np.testing.assert_allclose(proba, expected, rtol=rtol, atol=rtol * 1e-2)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_lean_prediction_path_raises_sklearn_errors(data, bad):
-    X, y = data
-    clf = RegularizedMLPClassifier(**FAST).fit(X, y)
-    row = X[:1].copy()
-    row[0, 3] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
-        clf.predict_proba(row)
-    # Values are checked chunk by chunk: a bad value in the last chunk of many
-    # still raises, after good chunks were predicted.
-    many = np.resize(X, (5000, X.shape[1]))
-    many[4999, 0] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
-        clf.predict_proba(many)
-    with pytest.raises(ValueError, match="features"):
-        clf.predict_proba(X[:1, :-1])
-    with pytest.raises(ValueError, match="minimum of 1 is required"):
-        clf.predict_proba(X[:0])
-
-
-def test_lean_prediction_path_keeps_the_feature_name_warning(data):
-    pd = pytest.importorskip("pandas")
-    X, y = data
-    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    clf = RegularizedMLPClassifier(**FAST).fit(frame, y)
-    with pytest.warns(UserWarning, match="feature names"):
-        clf.predict_proba(X[:1])
 
 
 def test_no_numba_error_reaches_the_user(data):
@@ -716,26 +432,6 @@ def test_input_noise_is_reproducible_and_regularizes(data):
     assert equal_models(a, b)
     assert not equal_models(a, plain)
     np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
-
-
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        (dict(solver="lbfgs", noise_std=0.1), "noise_std"),
-        (dict(solver="lbfgs", max_norm=1.0), "max_norm"),
-        (dict(solver="lbfgs", weight_decay=0.1), "weight_decay"),
-    ],
-)
-def test_lbfgs_rejects_per_step_regularizers(data, params, match):
-    X, y = data
-    with pytest.raises(ValueError, match=match):
-        RegularizedMLPClassifier(**{**FAST, **params}).fit(X, y)
-
-
-def test_input_noise_needs_dense_input(data):
-    X, y = data
-    with pytest.raises(ValueError, match="dense"):
-        RegularizedMLPClassifier(noise_std=0.1, **FAST).fit(sp.csr_matrix(X), y)
 
 
 # ------------------------------------------------------- structured sparsity
@@ -859,14 +555,6 @@ def test_every_regularizer_at_once_is_reproducible(data, solver, lr, alpha):
     assert a.sparsity_[2] == 0.0
 
 
-@pytest.mark.parametrize("penalty", ["group_lasso", "sparse_group_lasso", "l1"])
-def test_lbfgs_rejects_nonsmooth_penalties_and_names_the_solvers(data, penalty):
-    X, y = data
-    clf = RegularizedMLPClassifier(solver="lbfgs", penalty=penalty)
-    with pytest.raises(ValueError, match="solver='adam' or solver='sgd'"):
-        clf.fit(X, y)
-
-
 def test_select_from_model_keeps_the_informative_features():
     # make_classification with shuffle=False puts the 10 informative features
     # first; 90 are noise. Large batches keep the gradient noise of the noise
@@ -896,113 +584,3 @@ def test_select_from_model_keeps_the_informative_features():
     # The rows left out are exactly zero.
     W = pipeline[1].estimator_.coefs_[0]
     assert np.all(W[~pipeline[1].get_support()] == 0.0)
-
-
-@pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("labels", ["int", "str"])
-def test_validation_accuracy_equals_accuracy_score(n_classes, labels):
-    # Early stopping scores every epoch without accuracy_score's validation; the
-    # score must still be accuracy_score's, ties in the output included.
-    rng = np.random.RandomState(0)
-    X, y = make_classification(
-        60, 5, n_informative=3, n_classes=n_classes, random_state=0
-    )
-    if labels == "str":
-        y = np.array(["cat", "dog", "emu"])[y]
-    model = RegularizedMLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
-    output = forward_output(model, X, model.coefs_, model.intercepts_)
-    output[:5] = 0.5  # ties: the first class wins, as in predict
-    weight = rng.rand(60)
-    expected = accuracy_score(y, model._labels(output), sample_weight=weight)
-    assert model._score_output(y, output, weight) == pytest.approx(expected, rel=1e-13)
-    output[0, 0] = np.nan
-    assert np.isnan(model._score_output(y, output, weight))
-
-
-@pytest.mark.parametrize("n_outputs", [1, 3])
-def test_validation_r2_equals_r2_score(n_outputs):
-    rng = np.random.RandomState(0)
-    X = rng.randn(50, 4)
-    y = rng.randn(50, n_outputs).squeeze()
-    model = RegularizedMLPRegressor((5,), max_iter=3, random_state=0).fit(X, y)
-    output = forward_output(model, X, model.coefs_, model.intercepts_)
-    weight = rng.rand(50)
-    values = model._values(output)
-    expected = r2_score(y, values, sample_weight=weight)
-    assert model._score_output(y, output, weight) == pytest.approx(expected, rel=1e-12)
-    # Constant targets: 1 when predicted exactly, else 0, as r2_score says.
-    constant = np.full_like(y, 2.0)
-    for prediction in (output, np.full_like(output, 2.0)):
-        expected = r2_score(constant, model._values(prediction), sample_weight=weight)
-        assert model._score_output(constant, prediction, weight) == expected
-
-
-def test_early_stopping_warmup_epochs_are_scored_but_never_kept(data):
-    # A strong penalty after a warm start makes the validation score fall: the
-    # best epoch overall is in the warm-up, and the epoch kept is the best after.
-    X, y = data
-    params = dict(FAST, early_stopping=True, warm_start=True, n_iter_no_change=2)
-    start = RegularizedMLPClassifier(**params).fit(X, y)
-    start.set_params(alpha=0.3, penalty="l1", max_iter=12, tol=0.0)
-    model = copy.deepcopy(start)
-    model._fit(X, y, keep_optimizer=True, early_stopping_warmup=5)
-    scores = model.validation_scores_[-model.n_iter_ :]
-    assert max(scores[:5]) > max(scores[5:])
-    assert model.best_validation_score_ == max(scores[5:])
-    # The warm-up counts nothing towards a stop: at least n_iter_no_change + 1
-    # epochs after it.
-    assert model.n_iter_ >= 5 + 3
-    # The weights kept are those of the best epoch after the warm-up: the same
-    # fit run to that epoch, with every earlier one in its warm-up.
-    best = 5 + int(np.argmax(scores[5:])) + 1
-    reference = copy.deepcopy(start).set_params(max_iter=best)
-    reference._fit(X, y, keep_optimizer=True, early_stopping_warmup=best - 1)
-    assert reference.validation_scores_[-best:] == scores[:best]
-    assert equal_models(model, reference)
-
-
-def test_sample_weights_summing_to_zero_raise():
-    X, y = _small_problem()
-    weights = np.where(np.arange(len(y)) % 2, 1.0, -1.0)
-    with pytest.raises(ValueError, match="sum to 0.0"):
-        RegularizedMLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=weights)
-
-
-@pytest.mark.parametrize("weight", [np.nan, np.inf])
-def test_non_finite_class_weight_raises(weight):
-    X, y = _small_problem()
-    model = RegularizedMLPClassifier((4,), max_iter=2, class_weight={0: weight, 1: 1})
-    with pytest.raises(ValueError, match="class_weight must give every class"):
-        model.fit(X, y)
-
-
-@pytest.mark.parametrize("scale", [1e-320, 1e-30, 1e30, 1e307])
-def test_sample_weights_far_from_one_train_as_unit_weights(scale):
-    # Only the weights' ratios enter the objective: constant weights of any
-    # finite size give the unweighted model exactly, never an untrained one.
-    X, y = _small_problem()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        plain = RegularizedMLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
-        weighted = RegularizedMLPClassifier((4,), max_iter=3, random_state=0).fit(
-            X, y, sample_weight=np.full(len(y), scale)
-        )
-    assert equal_models(plain, weighted)
-
-
-def _small_problem():
-    X = np.random.RandomState(0).randn(40, 3)
-    return X, (X[:, 0] > 0).astype(int)
-
-
-def test_partial_fit_after_a_change_of_solver_starts_a_fresh_optimizer():
-    # Adam's moments mean nothing to SGD, nor SGD's velocity to Adam.
-    X, y = _small_problem()
-    for first, second in (("adam", "sgd"), ("sgd", "adam")):
-        model = RegularizedMLPClassifier((4,), solver=first, random_state=0)
-        model.partial_fit(X, y, classes=[0, 1])
-        model.set_params(solver=second).partial_fit(X, y)
-        assert (model._optimizer_state["second"] is None) == (second == "sgd")
-        fresh = RegularizedMLPClassifier((4,), solver=second, random_state=0)
-        fresh.partial_fit(X, y, classes=[0, 1])
-        assert model._optimizer_state["step"] == fresh._optimizer_state["step"]
