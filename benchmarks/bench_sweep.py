@@ -118,7 +118,9 @@ def run_shape(shape, repeats):
     SK = MLPClassifier if classify else MLPRegressor
     SR = RegularizedMLPClassifier if classify else RegularizedMLPRegressor
     # The first fit of a configuration loads or compiles its kernels.
-    SR(**{**common, "max_iter": 1}).fit(X[: 2 * batch], y[: 2 * batch])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SR(**{**common, "max_iter": 1}).fit(X[: 2 * batch], y[: 2 * batch])
     times = {"sklearn": [], "one": [], "default": []}
     losses = {}
     for _ in range(repeats):
