@@ -5,6 +5,7 @@ Run by hand, never in CI::
 
     python benchmarks/bench_sweep.py              # every shape
     python benchmarks/bench_sweep.py --quick      # every fourth shape
+    python benchmarks/bench_sweep.py --busy       # with one core kept busy
 
 The shapes are none of ``bench_epoch.py``'s: 8 to 256 features, one to three hidden
 layers from (32,) to (512, 256), batches of 32 to 512, float32 and float64,
@@ -21,9 +22,14 @@ the median of the repeats is reported:
 - ``vs sk``: scikit-learn over skreg's default (the median of the ratios within
   each repeat); ``default / best``: skreg's default over the faster of its one-
   and multi-thread runs.
+
+With ``--busy``, another process spins on one core throughout, as on a shared
+machine.
 """
 
 import argparse
+import subprocess
+import sys
 import time
 import warnings
 
@@ -157,8 +163,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every fourth shape")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--busy", action="store_true", help="one core kept busy")
     args = parser.parse_args()
     shapes = SHAPES[::4] if args.quick else SHAPES
+    busy = None
+    if args.busy:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        _sweep(shapes, args.repeats)
+    finally:
+        if busy is not None:
+            busy.kill()
+
+
+def _sweep(shapes, repeats):
     print(
         "| shape | epochs | sklearn ms | 1 thread ms | default ms | vs sk "
         "| default / 1 thread | sk loss | skreg loss |"
@@ -166,7 +184,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     results = []
     for shape in shapes:
-        r = run_shape(shape, args.repeats)
+        r = run_shape(shape, repeats)
         results.append(r)
         print(
             f"| {_label(shape)} | {r['epochs']} | {1e3 * r['sklearn']:.2f} "

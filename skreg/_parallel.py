@@ -8,6 +8,7 @@ a fit's own threads share an epoch's work in a way fixed by the problem alone
 
 import os
 import threading
+import time
 
 import numba
 import numpy as np
@@ -174,6 +175,66 @@ def _helper(arguments, flags, shared, errors):
         flags[STRIDE] = np.iinfo(np.int64).max
 
 
+class _Choice:
+    """Whether the next epoch runs on two threads or on one, by the clock.
+
+    The results do not depend on it, so the choice may follow the timings (in
+    seconds per sample). The first epoch may compile and is not timed; the next is
+    timed on two threads, the one after on one, and the faster way is kept; a fit
+    of the same problem earlier in the process (``known``) spares those two. The
+    other way is tried again when two epochs in a row of the kept way take a
+    quarter longer than its best (another process took a core); kept on one
+    thread, two are tried again after 2, 4, 8, ... up to 64 epochs, in case the
+    other process ended.
+    """
+
+    SLOWER = 1.25
+    LONGEST = 64
+
+    def __init__(self, known=None):
+        self.latest = dict(known or {})
+        self._best = dict(self.latest)
+        self._two = min(self.latest, key=self.latest.get) if known else True
+        self._probe = False
+        self._timed = 0
+        self._since = 0
+        self._slow = 0
+        self._interval = 2
+
+    def two_threads(self):
+        """Whether the next epoch runs on two threads."""
+        return self._two != self._probe
+
+    def record(self, two, seconds):
+        """The time of an epoch that ran on two threads (``two``) or on one."""
+        self._timed += 1
+        if self._timed == 1:
+            return
+        self.latest[two] = seconds
+        self._best[two] = min(self._best.get(two, seconds), seconds)
+        if self._probe:
+            self._probe = False
+            kept = min(self.latest, key=self.latest.get)
+            if kept != self._two and not kept:
+                self._interval = 2
+            self._two = kept
+            self._since = self._slow = 0
+            return
+        self._since += 1
+        slower = seconds > self.SLOWER * self._best.get(self._two, seconds)
+        self._slow = self._slow + 1 if slower else 0
+        periodic = not self._two and self._since >= self._interval
+        if len(self.latest) < 2 or self._slow >= 2 or periodic:
+            self._probe = True
+            if periodic:
+                self._interval = min(2 * self._interval, self.LONGEST)
+
+
+# Per problem (layer sizes, batch size, dtype, input kind): the latest epoch
+# times per sample of each way, for the next fit of the same problem.
+_known = {}
+
+
 class EpochWorkers:
     """Runs the ``run_epoch_halves`` epochs of one fit on one or two threads.
 
@@ -188,6 +249,9 @@ class EpochWorkers:
 
     def __init__(self, threads=1):
         self.threads = threads
+        self.problem = None
+        self.samples = 1
+        self._choice = None
         self._helper = None
         self._job = None
         self._start = threading.Semaphore(0)
@@ -206,6 +270,9 @@ class EpochWorkers:
     def close(self):
         """End the helper thread, if one was started."""
         with deferred_interrupts():
+            if self._choice is not None and self._choice.latest:
+                with _threads["lock"]:
+                    _known[self.problem] = dict(self._choice.latest)
             if self._helper is not None:
                 self._job = None
                 self._start.release()
@@ -215,23 +282,36 @@ class EpochWorkers:
     def epoch(self, arguments):
         """One epoch: what ``run_epoch`` returns.
 
-        A Ctrl-C waits for the epoch's end: cut short, the hand-over could leave
-        the helper at a barrier for ever, or the two-thread mode held.
+        On two threads when there are two, no other fit of this process holds
+        them, and the clock says two are faster (``_Choice``). A Ctrl-C waits for
+        the epoch's end: cut short, the hand-over could leave the helper at a
+        barrier for ever, or the two-thread mode held.
         """
         flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
         shared = np.zeros(2 * STRIDE)
         with deferred_interrupts():
             with _threads["lock"]:
-                alone = self.threads >= 2 and not _threads["busy"]
-                if alone:
+                if self._choice is None:
+                    self._choice = _Choice(_known.get(self.problem))
+                two = (
+                    self.threads >= 2
+                    and self._choice.two_threads()
+                    and not _threads["busy"]
+                )
+                if two:
                     _threads["busy"] = True
-            if not alone:
-                return run_epoch_halves(*arguments, (-1, flags, shared))
+            start = time.perf_counter()
             try:
-                return self._epoch_on_two_threads(arguments, flags, shared)
+                if two:
+                    return self._epoch_on_two_threads(arguments, flags, shared)
+                return run_epoch_halves(*arguments, (-1, flags, shared))
             finally:
-                with _threads["lock"]:
-                    _threads["busy"] = False
+                if self.threads >= 2:
+                    seconds = time.perf_counter() - start
+                    self._choice.record(two, seconds / self.samples)
+                if two:
+                    with _threads["lock"]:
+                        _threads["busy"] = False
 
     def _epoch_on_two_threads(self, arguments, flags, shared):
         if self._helper is None:

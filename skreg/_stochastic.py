@@ -306,6 +306,13 @@ class _EpochKernel:
         self._rows = np.empty((*copies, planned), dtype=np.int64)
         self.workers = EpochWorkers() if workers is None else workers
         self.workers.threads = _parallel.available_threads() if self.halves else 1
+        self.workers.problem = (
+            tuple(layout.units),
+            batch_size,
+            X.dtype.str,
+            sp.issparse(X),
+        )
+        self.workers.samples = X.shape[0]
         adam = state["second"] is not None
         self._n_samples, self._batch_size = X.shape[0], batch_size
         self._shuffle, self._random_state = estimator.shuffle, random_state

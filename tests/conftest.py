@@ -1,8 +1,16 @@
-"""Data sets shared by the estimator-level tests."""
+"""Data sets shared by the estimator-level tests, and a fresh thread choice."""
 
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
+
+from skreg import _parallel
+
+
+@pytest.fixture(autouse=True)
+def _fresh_thread_choice(monkeypatch):
+    """Each test starts without the epoch timings of the tests before it."""
+    monkeypatch.setattr(_parallel, "_known", {})
 
 
 @pytest.fixture(scope="module")

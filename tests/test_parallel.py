@@ -92,3 +92,94 @@ def test_one_blas_thread_limits_from_any_thread():
         worker.start()
         worker.join()
         assert seen == [[1] * len(before), before]
+
+
+# --------------------------------------------- two threads or one, by the clock
+
+
+def _run(choice, seconds):
+    """Feed ``choice`` epochs timed by ``seconds(two)``; the ways they ran."""
+    ways = []
+    for _ in range(40):
+        two = choice.two_threads()
+        ways.append(two)
+        choice.record(two, seconds(two))
+    return ways
+
+
+def test_the_faster_way_is_kept_after_one_epoch_of_each():
+    ways = _run(_parallel._Choice(), lambda two: 1.0 if two else 1.5)
+    # Untimed first epoch, one timed each way, then two threads throughout.
+    assert ways[:3] == [True, True, False]
+    assert all(ways[3:])
+
+
+def test_one_thread_is_kept_when_faster_and_two_are_tried_ever_less_often():
+    ways = _run(_parallel._Choice(), lambda two: 1.5 if two else 1.0)
+    assert ways[:3] == [True, True, False]
+    tries = [i for i, two in enumerate(ways) if two and i > 2]
+    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    assert len(tries) >= 3 and gaps == sorted(gaps) and gaps[-1] > gaps[0]
+
+
+def test_a_single_slow_epoch_does_not_switch_but_two_in_a_row_try_the_other_way():
+    clock = iter([1.0, 1.0, 1.5, 1.0, 1.0, 2.0, 1.0, 1.0, 2.0, 2.0] + [2.0] * 30)
+    choice = _parallel._Choice()
+    ways = []
+    for _ in range(14):
+        two = choice.two_threads()
+        ways.append(two)
+        seconds = next(clock)
+        choice.record(two, 1.5 if not two else seconds)
+    # Epochs 5 and 7 are slow alone: still two threads; 8 and 9 in a row: epoch
+    # 10 tries one thread, faster now, which is kept until two are tried again.
+    assert ways[:10] == [True, True, False] + [True] * 7
+    assert ways[10:13] == [False] * 3
+
+
+def test_a_later_fit_of_the_same_problem_starts_with_what_the_first_learned():
+    choice = _parallel._Choice(known={True: 2.0, False: 1.0})
+    ways = _run(choice, lambda two: 2.0 if two else 1.0)
+    # No probe of two threads before the periodic one.
+    assert ways[:3] == [False, False, False]
+
+
+def test_a_fit_follows_the_clock_and_its_results_do_not(data, monkeypatch):
+    # On a clock where two-thread epochs are slow, a fit starts on two threads,
+    # moves to one after its first probe, and ends with the weights of a fit
+    # that ran on one thread throughout.
+    from skreg import RegularizedMLPClassifier, _stochastic
+
+    X, y = data
+    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    params = dict(hidden_layer_sizes=(16,), max_iter=8, tol=0.0, random_state=0)
+    workers = []
+    kernel = _parallel.run_epoch_halves
+
+    def spy(*arguments):
+        workers.append(arguments[-1][0])
+        return kernel(*arguments)
+
+    monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
+    with threadpool_limits(1):
+        alone = RegularizedMLPClassifier(**params).fit(X, y)
+    assert set(workers) == {-1}
+
+    now = {"t": 0.0}
+
+    def clock():
+        # Time moves ten times faster while the last epoch ran on two threads.
+        now["t"] += 10.0 if workers and workers[-1] >= 0 else 1.0
+        return now["t"]
+
+    workers.clear()
+    monkeypatch.setattr(_parallel.time, "perf_counter", clock)
+    with threadpool_limits(2):
+        moved = RegularizedMLPClassifier(**params).fit(X, y)
+    # Two threads for the untimed epoch, the timed one and one later probe.
+    assert sorted(workers[:4]) == [0, 0, 1, 1] and workers.count(0) == 3
+    assert workers[-2:] == [-1, -1]
+    for a, b in zip(alone.coefs_ + alone.intercepts_, moved.coefs_ + moved.intercepts_):
+        assert (a == b).all()
+    assert alone.loss_curve_ == moved.loss_curve_
