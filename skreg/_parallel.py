@@ -181,7 +181,8 @@ class _Choice:
     The results do not depend on it, so the choice may follow the timings (in
     seconds per sample). The first epoch may compile and is not timed; the next is
     timed on two threads, the one after on one, and the faster way is kept; a fit
-    of the same problem earlier in the process (``known``) spares those two. The
+    of the same problem earlier in the process (``known``: its timings and its
+    interval between trials) spares those two. The
     other way is tried again when two epochs in a row of the kept way take a
     quarter longer than its best (another process took a core); kept on one
     thread, two are tried again after 2, 4, 8, ... up to 64 epochs, in case the
@@ -192,14 +193,19 @@ class _Choice:
     LONGEST = 64
 
     def __init__(self, known=None):
-        self.latest = dict(known or {})
+        latest, interval = known or ({}, 2)
+        self.latest = dict(latest)
         self._best = dict(self.latest)
-        self._two = min(self.latest, key=self.latest.get) if known else True
+        self._two = min(self.latest, key=self.latest.get) if latest else True
         self._probe = False
         self._timed = 0
         self._since = 0
         self._slow = 0
-        self._interval = 2
+        self._interval = interval
+
+    def known(self):
+        """What the next fit of the same problem starts from."""
+        return dict(self.latest), self._interval
 
     def two_threads(self):
         """Whether the next epoch runs on two threads."""
@@ -231,7 +237,8 @@ class _Choice:
 
 
 # Per problem (layer sizes, batch size, dtype, input kind): the latest epoch
-# times per sample of each way, for the next fit of the same problem.
+# times per sample of each way and the interval between trials, for the next fit
+# of the same problem.
 _known = {}
 
 
@@ -272,7 +279,7 @@ class EpochWorkers:
         with deferred_interrupts():
             if self._choice is not None and self._choice.latest:
                 with _threads["lock"]:
-                    _known[self.problem] = dict(self._choice.latest)
+                    _known[self.problem] = self._choice.known()
             if self._helper is not None:
                 self._job = None
                 self._start.release()

@@ -138,10 +138,13 @@ def test_a_single_slow_epoch_does_not_switch_but_two_in_a_row_try_the_other_way(
 
 
 def test_a_later_fit_of_the_same_problem_starts_with_what_the_first_learned():
-    choice = _parallel._Choice(known={True: 2.0, False: 1.0})
-    ways = _run(choice, lambda two: 2.0 if two else 1.0)
-    # No probe of two threads before the periodic one.
-    assert ways[:3] == [False, False, False]
+    first = _parallel._Choice()
+    _run(first, lambda two: 2.0 if two else 1.0)
+    latest, interval = first.known()
+    assert latest == {True: 2.0, False: 1.0} and interval > 2
+    ways = _run(_parallel._Choice(known=first.known()), lambda two: 2.0 if two else 1.0)
+    # One thread from the start, and two tried only after the interval reached.
+    assert ways[: interval + 1] == [False] * (interval + 1)
 
 
 def test_a_fit_follows_the_clock_and_its_results_do_not(data, monkeypatch):
