@@ -182,7 +182,7 @@ class _Choice:
     seconds per sample). The first epoch may compile and is not timed; the next is
     timed on two threads, the one after on one, and the faster way is kept; a fit
     of the same problem earlier in the process (``known``: its timings and its
-    interval between trials) spares those two. The
+    interval between trials) spares those, its first epoch timed. The
     other way is tried again when two epochs in a row of the kept way take a
     quarter longer than its best (another process took a core); kept on one
     thread, two are tried again after 2, 4, 8, ... up to 64 epochs, in case the
@@ -197,8 +197,10 @@ class _Choice:
         self.latest = dict(latest)
         self._best = dict(self.latest)
         self._two = min(self.latest, key=self.latest.get) if latest else True
-        self._probe = False
-        self._timed = 0
+        # A known problem has its kernels compiled: its first epoch is timed, and
+        # the way not timed yet is tried at once.
+        self._probe = len(self.latest) == 1
+        self._timed = 1 if known else 0
         self._since = 0
         self._slow = 0
         self._interval = interval

@@ -99,8 +99,12 @@ def test_one_blas_thread_limits_from_any_thread():
 
 def _run(choice, seconds):
     """Feed ``choice`` epochs timed by ``seconds(two)``; the ways they ran."""
+    return _run_epochs(choice, seconds, 40)
+
+
+def _run_epochs(choice, seconds, epochs):
     ways = []
-    for _ in range(40):
+    for _ in range(epochs):
         two = choice.two_threads()
         ways.append(two)
         choice.record(two, seconds(two))
@@ -143,8 +147,20 @@ def test_a_later_fit_of_the_same_problem_starts_with_what_the_first_learned():
     latest, interval = first.known()
     assert latest == {True: 2.0, False: 1.0} and interval > 2
     ways = _run(_parallel._Choice(known=first.known()), lambda two: 2.0 if two else 1.0)
-    # One thread from the start, and two tried only after the interval reached.
-    assert ways[: interval + 1] == [False] * (interval + 1)
+    # One thread from the start (timed: the kernels are compiled), and two tried
+    # only once the interval is reached.
+    assert ways[: interval + 1] == [False] * interval + [True]
+
+
+def test_fits_too_short_to_try_both_ways_learn_one_fit_after_the_other():
+    # Two epochs per fit: the first fit times two threads, the next tries one
+    # at once, and the one after keeps the faster.
+    known, ways = None, []
+    for _ in range(3):
+        choice = _parallel._Choice(known)
+        ways.append(_run_epochs(choice, lambda two: 2.0 if two else 1.0, 2))
+        known = choice.known()
+    assert ways == [[True, True], [False, False], [False, False]]
 
 
 def test_a_fit_follows_the_clock_and_its_results_do_not(data, monkeypatch):
