@@ -36,6 +36,11 @@ def smooth_marker(code):
     return True if code in (LOGISTIC, TANH) else None
 
 
+def relu_marker(code):
+    """True for relu units, else None: the kernels' dropout compiles one way only."""
+    return True if code == RELU else None
+
+
 @njit(**_JIT)
 def bias_activation(Z, intercept, code, smooth):
     """In place: ``Z = f(Z + intercept)`` for the activation ``code``.

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import ACTIVATIONS, INIT_FACTORS, smooth_marker
+from ._activations import ACTIVATIONS, INIT_FACTORS, relu_marker, smooth_marker
 from ._callbacks import _IterationCallbacks
 from ._compile import collecting_young_while_compiling
 from ._full_batch import fit_lbfgs
@@ -369,6 +369,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             loss=LOSSES[self._loss_name()],
             penalty=penalty_code(self.penalty),
             grouped=group_marker(penalty_code(self.penalty)),
+            relu=relu_marker(ACTIVATIONS[self.activation]),
+            perturbed=(self.input_dropout > 0 or self.noise_std > 0) or None,
             l1_ratio=float(self.l1_ratio),
             momentum=float(self.momentum),
             nesterov=bool(self.nesterovs_momentum),

@@ -14,7 +14,6 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._activations import (
-    RELU,
     dropout_derivative,
     multiply_derivative,
     multiply_relu_kept,
@@ -124,20 +123,23 @@ def _gather(X, rows, order, start, A0):
 
 
 @njit(**_JIT)
-def _sparse_input(data, k, dropout, rate, key, index):
+def _sparse_input(data, k, perturbed, rate, key, index):
     """Entry ``k`` of the CSR data, times its input-dropout factor when inputs drop.
 
-    The forward and the backward pass draw the same factor for the same entry.
+    The forward and the backward pass draw the same factor for the same entry;
+    ``perturbed`` is None when no input drops, and nothing is drawn.
     """
     v = data[k]
-    if dropout is not None:
+    if perturbed is not None:
         if rate > 0.0:
             v *= dropout_factor(key, index, rate)
     return v
 
 
 @njit(**_JIT)
-def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, base_index):
+def _sparse_product(
+    indptr, indices, data, rows, W, Z, perturbed, rate, key, base_index
+):
     """``Z = X[rows] @ W`` for CSR ``X``; input dropout as ``_sparse_input``.
 
     Entry ``(r, j)`` of the batch has the dropout index ``base_index + r * n_in + j``.
@@ -148,14 +150,14 @@ def _sparse_product(indptr, indices, data, rows, W, Z, dropout, rate, key, base_
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
-            v = _sparse_input(data, k, dropout, rate, key, base_index + r * n_in + j)
+            v = _sparse_input(data, k, perturbed, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
                 Z[r, h] += v * W[j, h]
 
 
 @njit(**_JIT)
 def _sparse_transposed_product(
-    indptr, indices, data, rows, delta, G, dropout, rate, key, base_index
+    indptr, indices, data, rows, delta, G, perturbed, rate, key, base_index
 ):
     """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
     n_in, n_out = G.shape
@@ -164,18 +166,20 @@ def _sparse_transposed_product(
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
-            v = _sparse_input(data, k, dropout, rate, key, base_index + r * n_in + j)
+            v = _sparse_input(data, k, perturbed, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
                 G[j, h] += v * delta[r, h]
 
 
 @njit(**_JIT)
-def _perturb_input(A0, rate, key, noise_std, noise_key, base_index):
+def _perturb_input(A0, rate, key, noise_std, noise_key, base_index, perturbed):
     """In place: input dropout (``rate > 0``), then Gaussian noise (``noise_std``).
 
     Entry ``(r, j)`` of the batch draws index ``base_index + r * n_in + j`` of each
-    stream.
+    stream. ``perturbed`` is None when neither is on: nothing is compiled.
     """
+    if perturbed is None:
+        return
     size, n_in = A0.shape
     if rate > 0.0:
         for r in range(size):
@@ -188,15 +192,16 @@ def _perturb_input(A0, rate, key, noise_std, noise_key, base_index):
 
 
 @njit(**_JIT)
-def _drop_hidden(Z, work, factors, activation, rate, key, offset):
+def _drop_hidden(Z, work, factors, activation, rate, key, offset, relu):
     """Dropout on a hidden layer's output ``Z``, in place (``rate > 0``).
 
     Relu units need no stored factors (``relu_dropout``); the others keep ``f'(z)``
     times the dropout factor in the block of ``work`` that starts at ``factors``,
     so the backward pass needs neither the mask nor the activation before dropout
-    (``dropout_derivative``).
+    (``dropout_derivative``). ``relu`` is ``relu_marker(activation)``: a fit
+    compiles one of the two.
     """
-    if activation == RELU:
+    if relu is not None:
         relu_dropout(Z, rate, key, offset)
     else:
         D = matrix_view(work, factors, Z.shape[0], Z.shape[1])
@@ -204,9 +209,9 @@ def _drop_hidden(Z, work, factors, activation, rate, key, offset):
 
 
 @njit(**_JIT)
-def _multiply_dropped(A, delta, work, factors, activation, rate, sums):
+def _multiply_dropped(A, delta, work, factors, rate, sums, relu):
     """``multiply_derivative`` behind ``_drop_hidden``: ``delta *= factor * f'``."""
-    if activation == RELU:
+    if relu is not None:
         keep = A.dtype.type(1.0 / (1.0 - rate))
         multiply_relu_kept(A, delta, keep, sums)
     else:
@@ -284,7 +289,7 @@ def data_gradient(
             rows,
             W0,
             Z1,
-            dropout,
+            cfg.perturbed,
             input_rate,
             input_key,
             base_index,
@@ -296,7 +301,13 @@ def data_gradient(
             if dropout is not None:
                 noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
                 _perturb_input(
-                    A0, input_rate, input_key, cfg.noise_std, noise_key, base_index
+                    A0,
+                    input_rate,
+                    input_key,
+                    cfg.noise_std,
+                    noise_key,
+                    base_index,
+                    cfg.perturbed,
                 )
         else:
             A0 = X[start:stop]
@@ -321,7 +332,14 @@ def data_gradient(
                     key = stream_key(cfg.seed, step, layer + 1)
                     factors = work_offsets[2, layer + 1]
                     _drop_hidden(
-                        Z, work, factors, cfg.activation, rate, key, offset * n_out
+                        Z,
+                        work,
+                        factors,
+                        cfg.activation,
+                        rate,
+                        key,
+                        offset * n_out,
+                        cfg.relu,
                     )
 
     # ---- loss and the error at the output
@@ -348,7 +366,7 @@ def data_gradient(
                     rows,
                     delta,
                     G,
-                    dropout,
+                    cfg.perturbed,
                     input_rate,
                     input_key,
                     base_index,
@@ -377,9 +395,7 @@ def data_gradient(
                 # Pruned when the fit compiles without dropout.
                 if dropout is not None:
                     factors = work_offsets[2, layer]
-                    _multiply_dropped(
-                        A, previous, work, factors, cfg.activation, rate, sums
-                    )
+                    _multiply_dropped(A, previous, work, factors, rate, sums, cfg.relu)
             else:
                 multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum

@@ -18,6 +18,8 @@ TrainConfig = namedtuple(
         "loss",  # int code, see _losses.LOSSES
         "penalty",  # int code, see _penalties.PENALTIES
         "grouped",  # _penalties.group_marker(penalty): None or True
+        "relu",  # _activations.relu_marker(activation): None or True
+        "perturbed",  # True when inputs drop or get noise, else None
         "l1_ratio",
         "momentum",
         "nesterov",

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from _reference import SHARES, group_norms
 from scipy.special import expit, softmax, xlogy
 
-from skreg._activations import ACTIVATIONS, smooth_marker
+from skreg._activations import ACTIVATIONS, relu_marker, smooth_marker
 from skreg._gradient import batch_objective_gradient
 from skreg._layout import Layout, TrainConfig
 from skreg._losses import LOSSES
@@ -140,6 +140,8 @@ class Network:
             loss=LOSSES[loss],
             penalty=penalty_code(penalty),
             grouped=group_marker(penalty_code(penalty)),
+            relu=relu_marker(ACTIVATIONS[activation]),
+            perturbed=True if input_dropout > 0 else None,
             l1_ratio=L1_RATIO,
             momentum=float(momentum),
             nesterov=bool(nesterov),
@@ -240,6 +242,8 @@ def step_config(
         loss=0,
         penalty=code,
         grouped=grouped,
+        relu=None,
+        perturbed=None,
         l1_ratio=float(rho),
         momentum=float(momentum),
         nesterov=bool(nesterov),

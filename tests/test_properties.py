@@ -32,7 +32,13 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 from scipy.special import expit, softmax, xlogy
 
-from skreg._activations import ACTIVATIONS, IDENTITY, dropout_derivative, smooth_marker
+from skreg._activations import (
+    ACTIVATIONS,
+    IDENTITY,
+    dropout_derivative,
+    relu_marker,
+    smooth_marker,
+)
 from skreg._gradient import batch_objective_gradient
 from skreg._layout import Layout, TrainConfig
 from skreg._losses import LOSSES
@@ -210,6 +216,8 @@ class RandomNetwork:
             loss=LOSSES[self.loss],
             penalty=penalty_code(self.penalty),
             grouped=group_marker(penalty_code(self.penalty)),
+            relu=relu_marker(code),
+            perturbed=True if self.input_dropout > 0 else None,
             l1_ratio=float(self.l1_ratio),
             momentum=0.0,
             nesterov=False,
