@@ -1,18 +1,18 @@
-"""Two workers that share one training epoch: a spin barrier between nogil kernels.
+"""Workers that share one training epoch: a spin barrier between nogil kernels.
 
-An epoch of a large network can run on two threads: each computes the gradient of
-half of every batch, then updates half of the parameters (see
-``_epoch.run_epoch_halves``). Between those phases each waits for the other at a
-barrier: a counter per worker, raised with a release store and watched with
-acquire loads, so what one worker wrote before the barrier is visible to the other
-after it. The phases of a batch take hundreds of microseconds, too short to sleep
-and wake a thread, so the waiting worker spins; after ``SPINS`` turns it yields
-its core at each turn instead (``sched_yield``, on POSIX systems): the other worker
-may be waiting for a core, held by a thread that spins itself, such as an idle
-BLAS thread.
+An epoch of a large network can run on several threads: each computes the errors of
+some parts of every batch, then the gradient and the update of some parts of the
+parameters (see ``_epoch.run_epoch_parts``). Between those phases each waits for the
+others at a barrier: a counter per worker, raised with a release store and watched
+with acquire loads, so what one worker wrote before the barrier is visible to the
+others after it. The phases of a batch take hundreds of microseconds, too short to
+sleep and wake a thread, so a waiting worker spins; after ``SPINS`` turns it yields
+its core at each turn instead (``sched_yield``, on POSIX systems): another worker
+may be waiting for a core, held by a thread that spins itself, such as an idle BLAS
+thread.
 
-The counters live in an int64 array of ``FLAGS_SIZE`` entries, one cache line
-apart, so the two never share a line.
+The counters live in an int64 array of ``flags_size(n_workers)`` entries, one
+cache line apart, so no two share a line.
 """
 
 import os
@@ -25,9 +25,15 @@ from numba.extending import intrinsic
 
 from ._compile import JIT as _JIT
 
-# Entries between the two workers' counters: 64 bytes.
+# Entries between two workers' counters: 64 bytes.
 STRIDE = 8
-FLAGS_SIZE = 2 * STRIDE
+
+
+def flags_size(n_workers):
+    """Entries of the counters of ``n_workers`` workers, one cache line each."""
+    return n_workers * STRIDE
+
+
 # Turns of a waiting worker before it starts to yield: some tens of microseconds.
 SPINS = 1000
 
@@ -100,18 +106,21 @@ else:  # pragma: no cover
 
 
 @njit(**_JIT)
-def barrier(flags, worker, count):
-    """Wait until the other worker has also reached barrier number ``count``.
+def barrier(flags, worker, count, n_workers):
+    """Wait until every other worker has also reached barrier number ``count``.
 
-    ``worker`` is 0 or 1; ``count`` rises by one at each barrier of an epoch and
-    ``flags`` holds zeros at its start.
+    ``worker`` is one of ``0 .. n_workers - 1``; ``count`` rises by one at each
+    barrier of an epoch and ``flags`` (``flags_size(n_workers)`` entries) holds
+    zeros at its start.
     """
     _store_release(flags, worker * STRIDE, count)
-    other = (1 - worker) * STRIDE
-    spins = 0
-    while _load_acquire(flags, other) < count:
-        if spins < SPINS:
-            spins += 1
-            _spin_pause()
-        else:
-            _yield()
+    for other in range(n_workers):
+        if other == worker:
+            continue
+        spins = 0
+        while _load_acquire(flags, other * STRIDE) < count:
+            if spins < SPINS:
+                spins += 1
+                _spin_pause()
+            else:
+                _yield()

@@ -2,9 +2,9 @@
 
 Numba owns one epoch; Python owns the loop over epochs (``_mlp``). Adam's second
 moments (None for SGD) and the weight constraints are passed as None when off, so
-that a fit compiles only the code it runs. ``run_epoch_halves`` splits every batch
-in two halves that two workers share (``_parallel.EpochWorkers``), meeting at the
-barriers of ``_barrier``.
+that a fit compiles only the code it runs. ``run_epoch_parts`` splits every batch
+in parts, fixed by the batch's work, that several workers share
+(``_parallel.EpochWorkers``), meeting at the barriers of ``_barrier``.
 """
 
 import numpy as np
@@ -12,16 +12,34 @@ from numba import njit
 
 from ._barrier import STRIDE, barrier
 from ._compile import JIT as _JIT
-from ._gradient import data_gradient, finish_gradient
-from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
+from ._gradient import finish_gradient, forward_backward, weight_gradient
+from ._optimizers import adam_step, constrain_weights, sgd_step
 
-# Fits whose batches take at least this many multiply-adds in their products
-# (batch size times the number of weights) split every batch in two halves, which
-# two threads can share. The choice depends on the problem alone, never on the
-# threads at hand, so a fit's results do not depend on them. Below it, the two
-# threads' meetings cost more than the second core saves; the measurements that
-# set it are on the performance page ("Two threads per batch").
-HALVES_MIN_WORK = 1 << 17
+# A batch is split in parts of at least this many multiply-adds in its products
+# (rows times the number of weights) and at least ``PART_ROWS`` rows, and in at
+# most ``MAX_PARTS``. The count depends on the problem alone, never on the
+# threads at hand, so a fit's results do not depend on them. Below two parts'
+# work, the workers' meetings cost more than a second core saves; the
+# measurements that set these are on the performance page ("Parts of a batch").
+PART_WORK = 1 << 16
+PART_ROWS = 32
+MAX_PARTS = 16
+
+
+def part_count(batch_size, n_weights):
+    """The number of parts the batches of a fit are split in (1: not split)."""
+    by_work = batch_size * n_weights // PART_WORK
+    return int(max(1, min(MAX_PARTS, by_work, batch_size // PART_ROWS)))
+
+
+def part_rows(size, count):
+    """Rows of each part of a batch of ``size`` rows split in ``count`` (the last
+    part may have fewer, or none): even, so that every part's dropout factors
+    start on a whole random word (``_activations.dropout_derivative``)."""
+    return 2 * -(-size // (2 * count))
+
+
+_part_rows = njit(**_JIT)(part_rows)
 
 
 @njit(**_JIT)
@@ -43,7 +61,7 @@ def run_epoch(
     """One pass over the data in minibatches, each followed by an optimizer step.
 
     ``X``, ``csr``, ``targets``, ``layers``, ``dropout`` and ``workspace`` are
-    ``_gradient.data_gradient``'s. ``epoch`` is ``(order, n_samples, batch_size,
+    ``_gradient.forward_backward``'s. ``epoch`` is ``(order, n_samples, batch_size,
     rows, step, learning_rate)``: the samples in the order to take them (empty
     for ``0..n_samples``), the batch size, an int64 buffer of ``batch_size``
     entries, the number of steps taken so far and the learning rate. The
@@ -55,6 +73,7 @@ def run_epoch(
     batches of ``objective * batch size`` and the new step count.
     """
     order, n_samples, batch_size, rows, step, learning_rate = epoch
+    biases = grad[layers[1][-1] :]
     accumulated = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
@@ -62,8 +81,11 @@ def run_epoch(
         # batch_objective_gradient's body, written out: an inlined function that
         # inlines another costs more compile time than one level of inlining.
         batch = (order, start, stop, np.int64(0), rows, step)
-        loss_sum, weight_sum = data_gradient(
-            X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
+        loss_sum, weight_sum = forward_backward(
+            X, csr, targets, batch, params, biases, layers, dropout, workspace, cfg
+        )
+        weight_gradient(
+            X, csr, batch, grad, layers, dropout, workspace, cfg, None, None
         )
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
@@ -84,127 +106,124 @@ def run_epoch(
 
 
 @njit(**_JIT)
-def _add_part(grad, other, units, coef_offsets, part):
-    """``grad += other`` on the entries of ``part`` (``_optimizers.block_part``)."""
-    for block in range(coef_offsets.shape[0]):
-        start, stop = block_part(grad, units, coef_offsets, block, part)
-        for i in range(start, stop):
-            grad[i] += other[i]
-
-
-def half_rows(batch_size):
-    """Rows of the first half of a batch of ``batch_size`` rows: even, at least half.
-
-    Even, so that the second half's dropout factors start on a whole random word
-    (``_activations.dropout_derivative``).
-    """
-    return min(batch_size, (batch_size + 3) // 4 * 2)
-
-
-_half_rows = njit(**_JIT)(half_rows)
-
-
-@njit(**_JIT)
-def run_epoch_halves(
+def run_epoch_parts(
     X,
     csr,
     targets,
     epoch,
     params,
-    grads,
+    grad,
     velocity,
     moments,
     layers,
     dropout,
-    workspaces,
+    workspace,
     cfg,
     constraints,
+    parts,
     team,
 ):
-    """``run_epoch`` with every batch split in two halves, for one or two workers.
+    """``run_epoch`` with every batch split in parts, for one or more workers.
 
-    Each batch's first ``half_rows(size)`` samples are one half, the rest the
-    other. A step computes each half's data gradient (``data_gradient``) into its
-    own row of ``rows`` (in ``epoch``), ``grads`` and ``works`` (``workspaces =
-    (works, work_offsets)``, each planned for ``half_rows(batch_size)`` samples);
-    then, over each part of the parameters (``_optimizers.block_part``), adds the
-    two, finishes the gradient and takes the optimizer step; then the
-    constraints.
+    ``parts`` is ``(count, biases, scratch)``. Each batch's rows are split in
+    ``count`` parts of ``part_rows(size, count)`` rows; a step takes three phases:
 
-    ``team`` is ``(worker, flags, shared)``. ``worker`` is -1 to do both halves
-    and both parts in this thread, or 0 or 1 to do one of each while another
-    thread calls this kernel with the other number and the same arrays: the two
-    meet at ``_parallel.barrier`` on ``flags`` (``_parallel.FLAGS_SIZE`` zeros),
-    and exchange each half's sums through ``shared`` (float64, ``2 *
-    _parallel.STRIDE`` entries). Every sum is taken in the same order either way,
-    so the results do not depend on the number of threads. Returns what
-    ``run_epoch`` returns.
+    1. each part's forward and backward pass (``forward_backward``) writes the
+       part's rows of the work blocks (planned for the whole batch) and its
+       intercepts' sums into its row of ``biases`` (``count`` rows, unused:
+       the third phase sums the errors of the whole batch itself);
+    2. a barrier: every row's errors are in ``work``;
+    3. over each of ``count`` parts of the parameters
+       (``_optimizers.block_part``), the gradient of those rows of every weight
+       matrix, summed over the whole batch (``weight_gradient``, with a row of
+       ``scratch``), finished (``finish_gradient``) and the optimizer step.
+
+    then the constraints, and a last barrier. No phase sums one part's numbers
+    into another's: the results depend on ``count``, which the problem fixes, and
+    on nothing else.
+
+    ``team`` is ``(worker, n_workers, flags, shared)``. ``worker`` is -1 to do
+    every part in this thread, or one of ``0 .. n_workers - 1`` to do parts
+    ``worker, worker + n_workers, ...`` of each phase while other threads call
+    this kernel with the other numbers and the same arrays (``n_workers <=
+    count``; ``scratch`` has a row per worker). They meet at ``_barrier.barrier``
+    on ``flags`` (``_barrier.flags_size(n_workers)`` zeros) and exchange each
+    part's sums through ``shared`` (float64, ``count * _barrier.STRIDE``
+    entries), added up in the order of the parts. Returns what ``run_epoch``
+    returns.
     """
     order, n_samples, batch_size, rows, step, learning_rate = epoch
-    units, coef_offsets, _, _ = layers
-    works, work_offsets = workspaces
-    worker, flags, shared = team
+    count, biases, scratch = parts
+    worker, n_workers, flags, shared = team
+    first = max(worker, 0)
+    stride = n_workers if worker >= 0 else 1
+    own = scratch[first]
     accumulated = 0.0
-    first_part = 1 if worker == 1 else 0
-    last_part = 0 if worker == 0 else 1
-    count = 0
-    grad = grads[0]
+    meetings = 0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         step += 1
-        middle = start + _half_rows(stop - start)
-        for part in range(first_part, last_part + 1):
-            low = start if part == 0 else middle
-            high = middle if part == 0 else stop
+        chunk = _part_rows(stop - start, count)
+        for part in range(first, count, stride):
+            low = min(start + part * chunk, stop)
+            high = min(low + chunk, stop)
             loss_sum = 0.0
             weight_sum = 0.0
             if high > low:
-                batch = (order, low, high, np.int64(low - start), rows[part], step)
-                loss_sum, weight_sum = data_gradient(
+                batch = (order, low, high, np.int64(low - start), rows, step)
+                loss_sum, weight_sum = forward_backward(
                     X,
                     csr,
                     targets,
                     batch,
                     params,
-                    grads[part],
+                    biases[part],
                     layers,
                     dropout,
-                    (works[part], work_offsets),
+                    workspace,
                     cfg,
                 )
-            else:
-                grads[part][:] = 0
             shared[part * STRIDE] = loss_sum
             shared[part * STRIDE + 1] = weight_sum
         if worker >= 0:
-            count += 1
-            barrier(flags, worker, count)
-        loss_sum = shared[0] + shared[STRIDE]
-        weight_sum = shared[1] + shared[STRIDE + 1]
+            meetings += 1
+            barrier(flags, worker, meetings, n_workers)
+        loss_sum = 0.0
+        weight_sum = 0.0
+        for part in range(count):
+            loss_sum += shared[part * STRIDE]
+            weight_sum += shared[part * STRIDE + 1]
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
-        for part in range(first_part, last_part + 1):
-            _add_part(grad, grads[1], units, coef_offsets, part)
+        batch = (order, start, stop, np.int64(0), rows, step)
+        for part in range(first, count, stride):
+            share = (np.int64(part), np.int64(count))
+            weight_gradient(
+                X, csr, batch, grad, layers, dropout, workspace, cfg, share, own
+            )
             shared[part * STRIDE + 2] = finish_gradient(
-                grad, params, layers, cfg, inverse, part
+                grad, params, layers, cfg, inverse, share
             )
             if velocity is not None:
-                sgd_step(params, grad, velocity, learning_rate, layers, cfg, part)
+                sgd_step(params, grad, velocity, learning_rate, layers, cfg, share)
             if moments is not None:
-                adam_step(params, grad, moments, step, layers, cfg, part)
+                adam_step(params, grad, moments, step, layers, cfg, share)
         if constraints is not None:
-            # A unit's norm spans both parts' rows: one worker takes this step
-            # once both have updated their parts.
+            # A unit's norm spans every part's rows: one worker takes this step
+            # once all have updated their parts.
             if worker >= 0:
-                count += 1
-                barrier(flags, worker, count)
+                meetings += 1
+                barrier(flags, worker, meetings, n_workers)
             if worker <= 0:
                 max_norm, weight_decay = constraints
                 rate = learning_rate if moments is None else cfg.learning_rate_init
                 constrain_weights(params, layers, max_norm, rate * weight_decay, grad)
         if worker >= 0:
-            count += 1
-            barrier(flags, worker, count)
-        objective = loss_sum / normalizer + (shared[2] + shared[STRIDE + 2])
+            meetings += 1
+            barrier(flags, worker, meetings, n_workers)
+        penalty = 0.0
+        for part in range(count):
+            penalty += shared[part * STRIDE + 2]
+        objective = loss_sum / normalizer + penalty
         accumulated += objective * (stop - start)
     return accumulated, step

@@ -157,18 +157,21 @@ def _sparse_product(
 
 @njit(**_JIT)
 def _sparse_transposed_product(
-    indptr, indices, data, rows, delta, G, perturbed, rate, key, base_index
+    indptr, indices, data, rows, delta, G, low, n_in, perturbed, rate, key, base_index
 ):
-    """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
-    n_in, n_out = G.shape
+    """``G = X[rows][:, low:low + len(G)].T @ delta`` for CSR ``X`` of ``n_in``
+    columns, with ``_sparse_product``'s factors."""
+    n_rows, n_out = G.shape
     G[:] = 0.0
     for r in range(delta.shape[0]):
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
+            if j < low or j >= low + n_rows:
+                continue
             v = _sparse_input(data, k, perturbed, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
-                G[j, h] += v * delta[r, h]
+                G[j - low, h] += v * delta[r, h]
 
 
 @njit(**_JIT)
@@ -230,29 +233,31 @@ def _multiply_dropped(A, delta, work, factors, rate, sums, relu):
 # kernels as well costs more typing than it saves: Numba types every inlined copy
 # anew.
 @njit(inline="always", **_JIT)
-def data_gradient(
-    X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
+def forward_backward(
+    X, csr, targets, batch, params, biases, layers, dropout, workspace, cfg
 ):
-    """Weighted loss sum of some samples of a batch, and its gradient's sums.
+    """Forward and backward pass of some rows of a batch: their errors, not ``dW``.
 
     The input is ``X`` (2-D, ``csr`` None) or ``csr = (indptr, indices, data)``
     (``X`` None); ``targets`` is ``(Y, sample_weight)``. ``batch`` is ``(order,
     start, stop, offset, rows, step)``: the samples are ``order[start:stop]`` (or
-    ``start:stop`` when ``order`` is empty), the rows ``offset`` onwards of their
-    batch: ``offset`` (even) places them in the batch's dropout and noise streams,
-    and ``step`` keys those streams. ``rows`` is an int64 buffer of at least ``stop
-    - start`` entries that receives their indices. ``layers`` is ``(units,
+    ``start:stop`` when ``order`` is empty), rows ``offset`` onwards of their
+    batch: ``offset`` (even) places them in the batch's dropout and noise streams
+    and in the rows of the work blocks, and ``step`` keys those streams. ``rows``
+    is an int64 buffer of the batch's sample indices, of which these samples
+    write entries ``offset`` to ``offset + stop - start``. ``layers`` is ``(units,
     coef_offsets, intercept_offsets, alphas)`` (``_layout.Layout``), ``workspace``
-    ``(work, work_offsets)``. Returns ``(loss sum, sum of sample weights)`` and
-    writes into ``grad`` the data term's gradient before it is divided by the
-    batch's weight: each weight matrix's ``A.T @ delta`` and each intercept's
-    column sums of ``delta``.
+    ``(work, work_offsets)``: the work blocks hold the whole batch, these samples
+    their rows. Returns ``(loss sum, sum of sample weights)``; leaves in ``work``
+    each layer's output and error (``delta``) for these rows, and writes into
+    ``biases`` (one entry per intercept) the column sums of the errors, which are
+    the intercepts' gradient before it is divided by the batch's weight.
     Dense input is read in place (rows ``start:stop`` of ``X``) when ``work`` has no
     input block: the caller plans one whenever ``order`` is non-empty, or input
     dropout or noise is on (``Layout.work_offsets(..., gather_input=True, ...)``).
     """
     Y, sample_weight = targets
-    order, start, stop, offset, rows, step = batch
+    order, start, stop, offset, batch_rows, step = batch
     units, coef_offsets, intercept_offsets, _ = layers
     work, work_offsets = workspace
     n_layers = units.shape[0]
@@ -260,14 +265,16 @@ def data_gradient(
     shuffled = order.shape[0] > 0
     # The sample index of each batch row, written into a buffer the caller
     # allocated once, so no batch allocates.
+    rows = batch_rows[offset : offset + size]
     for r in range(size):
         rows[r] = order[start + r] if shuffled else start + r
+    first_bias = intercept_offsets[0]
 
     # ---- input layer: the first product, dense or CSR
     n_in = units[0]
     n_hidden = units[1]
     W0 = matrix_view(params, coef_offsets[0], n_in, n_hidden)
-    Z1 = matrix_view(work, work_offsets[0, 1], size, n_hidden)
+    Z1 = matrix_view(work, work_offsets[0, 1] + offset * n_hidden, size, n_hidden)
     # Stream and block arguments are passed as int64 values, not constants: a
     # constant argument compiles a specialization of its own.
     # ``dropout`` is None when the fit draws no random numbers at all (no dropout
@@ -296,7 +303,7 @@ def data_gradient(
         )
     if X is not None:
         if gathered:
-            A0 = matrix_view(work, work_offsets[0, 0], size, n_in)
+            A0 = matrix_view(work, work_offsets[0, 0] + offset * n_in, size, n_in)
             _gather(X, rows, order, start, A0)
             if dropout is not None:
                 noise_key = stream_key(cfg.seed, step, np.int64(_NOISE_STREAM))
@@ -316,10 +323,13 @@ def data_gradient(
     # ---- forward through the layers
     for layer in range(n_layers - 1):
         n_out = units[layer + 1]
-        Z = matrix_view(work, work_offsets[0, layer + 1], size, n_out)
+        Z = matrix_view(work, work_offsets[0, layer + 1] + offset * n_out, size, n_out)
         if layer > 0:
-            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
-            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
+            n_prev = units[layer]
+            A = matrix_view(
+                work, work_offsets[0, layer] + offset * n_prev, size, n_prev
+            )
+            W = matrix_view(params, coef_offsets[layer], n_prev, n_out)
             np.dot(A, W, Z)
         b = params[intercept_offsets[layer] : intercept_offsets[layer + 1]]
         last = layer + 1 == n_layers - 1
@@ -330,7 +340,7 @@ def data_gradient(
                 rate = dropout[layer]
                 if rate > 0.0:
                     key = stream_key(cfg.seed, step, layer + 1)
-                    factors = work_offsets[2, layer + 1]
+                    factors = work_offsets[2, layer + 1] + offset * n_out
                     _drop_hidden(
                         Z,
                         work,
@@ -344,73 +354,160 @@ def data_gradient(
 
     # ---- loss and the error at the output
     n_outputs = units[n_layers - 1]
-    P = matrix_view(work, work_offsets[0, n_layers - 1], size, n_outputs)
-    delta = matrix_view(work, work_offsets[1, n_layers - 1], size, n_outputs)
+    last_rows = offset * n_outputs
+    P = matrix_view(work, work_offsets[0, n_layers - 1] + last_rows, size, n_outputs)
+    delta = matrix_view(
+        work, work_offsets[1, n_layers - 1] + last_rows, size, n_outputs
+    )
     loss_sum = loss_and_delta(P, Y, sample_weight, rows, delta, cfg.loss, cfg.eps)
     weight_sum = 0.0
     for r in range(size):
         weight_sum += sample_weight[rows[r]]
+    gb = biases[intercept_offsets[n_layers - 2] - first_bias :]
+    gb[:] = 0
+    for r in range(size):
+        for h in range(n_outputs):
+            gb[h] += delta[r, h]
 
-    # ---- backward
-    for layer in range(n_layers - 2, -1, -1):
+    # ---- backward: each layer's error; the intercepts' sums on the way
+    for layer in range(n_layers - 2, 0, -1):
         n_out = units[layer + 1]
-        delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
-        G = matrix_view(grad, coef_offsets[layer], units[layer], n_out)
-        if layer == 0:
-            if csr is not None:
-                indptr, indices, data = csr
-                _sparse_transposed_product(
-                    indptr,
-                    indices,
-                    data,
-                    rows,
-                    delta,
-                    G,
-                    cfg.perturbed,
-                    input_rate,
-                    input_key,
-                    base_index,
-                )
-            if X is not None:
-                np.dot(A0.T, delta, G)
+        n_prev = units[layer]
+        delta = matrix_view(
+            work, work_offsets[1, layer + 1] + offset * n_out, size, n_out
+        )
+        previous = matrix_view(
+            work, work_offsets[1, layer] + offset * n_prev, size, n_prev
+        )
+        W = matrix_view(params, coef_offsets[layer], n_prev, n_out)
+        np.dot(delta, W.T, previous)
+        sums = biases[
+            intercept_offsets[layer - 1] - first_bias : intercept_offsets[layer]
+            - first_bias
+        ]
+        rate = 0.0 if dropout is None else dropout[layer - 1]
+        A = matrix_view(work, work_offsets[0, layer] + offset * n_prev, size, n_prev)
+        if rate > 0.0:
+            # Pruned when the fit compiles without dropout.
+            if dropout is not None:
+                factors = work_offsets[2, layer] + offset * n_prev
+                _multiply_dropped(A, previous, work, factors, rate, sums, cfg.relu)
         else:
-            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
-            np.dot(A.T, delta, G)
-        if layer == n_layers - 2:
-            # Hidden layers' intercept gradients are summed in the pass that
-            # applies the activation's derivative, below.
-            gb = grad[intercept_offsets[layer] : intercept_offsets[layer + 1]]
-            gb[:] = 0
-            for r in range(size):
-                for h in range(n_out):
-                    gb[h] += delta[r, h]
-        if layer > 0:
-            previous = matrix_view(work, work_offsets[1, layer], size, units[layer])
-            W = matrix_view(params, coef_offsets[layer], units[layer], n_out)
-            np.dot(delta, W.T, previous)
-            sums = grad[intercept_offsets[layer - 1] : intercept_offsets[layer]]
-            rate = 0.0 if dropout is None else dropout[layer - 1]
-            A = matrix_view(work, work_offsets[0, layer], size, units[layer])
-            if rate > 0.0:
-                # Pruned when the fit compiles without dropout.
-                if dropout is not None:
-                    factors = work_offsets[2, layer]
-                    _multiply_dropped(A, previous, work, factors, rate, sums, cfg.relu)
-            else:
-                multiply_derivative(A, previous, cfg.activation, sums)
+            multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum
 
 
-# Inlined as data_gradient is, for the same reason.
+@njit(**_JIT)
+def _copy_columns(A, low, high, S):
+    """``S = A[:, low:high]``: a column range as a contiguous matrix for the BLAS."""
+    for r in range(A.shape[0]):
+        for j in range(high - low):
+            S[r, j] = A[r, low + j]
+
+
+@njit(**_JIT)
+def _column_sums(delta, low, high, sums):
+    """``sums = delta[:, low:high].sum(axis=0)``, row after row as the backward
+    pass sums them."""
+    sums[:] = 0
+    for r in range(delta.shape[0]):
+        for h in range(high - low):
+            sums[h] += delta[r, low + h]
+
+
+# Inlined as forward_backward is, for the same reason.
+@njit(inline="always", **_JIT)
+def weight_gradient(
+    X, csr, batch, grad, layers, dropout, workspace, cfg, part, scratch
+):
+    """The weight matrices' ``A.T @ delta`` over a whole batch, from its errors.
+
+    ``batch`` is ``forward_backward``'s for the whole batch (``offset`` 0), after
+    ``forward_backward`` left every row's outputs and errors in ``work``. ``part``
+    is None to write every weight matrix's sums into ``grad`` (the intercepts'
+    are ``forward_backward``'s), or ``(index, count)`` to write, of each weight
+    matrix and of the intercepts, the rows of that part
+    (``_optimizers.block_part``) and nothing else; ``scratch`` (a 1-D buffer of
+    the dtype of ``work``, of batch size times the most rows a part has of a
+    weight matrix) then holds the columns of a layer's outputs that the part's
+    rows need. The sums run over the whole batch in one product whatever the part:
+    a part changes which entries are written, not how any entry is computed.
+    """
+    order, start, stop, offset, rows, step = batch
+    units, coef_offsets, intercept_offsets, _ = layers
+    work, work_offsets = workspace
+    n_layers = units.shape[0]
+    size = stop - start
+    for layer in range(n_layers - 2, -1, -1):
+        n_in = units[layer]
+        n_out = units[layer + 1]
+        low, high = 0, n_in
+        if part is not None:
+            first, last = block_part(grad, units, coef_offsets, layer, part)
+            low = (first - coef_offsets[layer]) // n_out
+            high = (last - coef_offsets[layer]) // n_out
+        if high <= low:
+            continue
+        delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
+        G = matrix_view(grad, coef_offsets[layer] + low * n_out, high - low, n_out)
+        if layer == 0 and csr is not None:
+            indptr, indices, data = csr
+            input_key = np.uint64(0)
+            if dropout is not None:
+                input_key = stream_key(cfg.seed, step, np.int64(0))
+            _sparse_transposed_product(
+                indptr,
+                indices,
+                data,
+                rows,
+                delta,
+                G,
+                low,
+                n_in,
+                cfg.perturbed,
+                cfg.input_dropout,
+                input_key,
+                np.int64(0),
+            )
+            continue
+        if layer == 0:
+            if X is not None:
+                if work_offsets[0, 1] > work_offsets[0, 0]:
+                    A = matrix_view(work, work_offsets[0, 0], size, n_in)
+                else:
+                    A = X[start:stop]
+        else:
+            A = matrix_view(work, work_offsets[0, layer], size, n_in)
+        if part is None:
+            np.dot(A.T, delta, G)
+        else:
+            S = matrix_view(scratch, 0, size, high - low)
+            _copy_columns(A, low, high, S)
+            np.dot(S.T, delta, G)
+    if part is not None:
+        # The intercepts of the part: column sums of each layer's errors.
+        first, last = block_part(grad, units, coef_offsets, n_layers - 1, part)
+        for layer in range(n_layers - 1):
+            n_out = units[layer + 1]
+            low = max(first, intercept_offsets[layer])
+            high = min(last, intercept_offsets[layer + 1])
+            if high > low:
+                delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
+                base = intercept_offsets[layer]
+                _column_sums(delta, low - base, high - base, grad[low:high])
+
+
+# Inlined as forward_backward is, for the same reason.
 @njit(inline="always", **_JIT)
 def finish_gradient(grad, params, layers, cfg, inverse, part):
-    """From ``data_gradient``'s sums to the objective's gradient; the penalty value.
+    """From the data term's sums to the objective's gradient; the penalty value.
 
-    Multiplies the sums by ``inverse`` (one over the batch's weight) and adds the
-    smooth part of the penalty's gradient, on the entries of ``part`` (None for
-    all, or 0 or 1: ``_optimizers.block_part``), and returns the penalty of that
-    part's weights (the two parts' penalties add up to the whole). ``layers`` as
-    ``data_gradient``'s.
+    Multiplies the sums (``forward_backward``'s and ``weight_gradient``'s) by
+    ``inverse`` (one over the batch's weight) and adds the smooth part of the
+    penalty's gradient, on the entries of ``part`` (None for all, or ``(index,
+    count)``: ``_optimizers.block_part``), and returns the penalty of that part's
+    weights (the parts' penalties add up to the whole). ``layers`` as
+    ``forward_backward``'s.
     """
     units, coef_offsets, _, alphas = layers
     cast = params.dtype.type
@@ -449,13 +546,16 @@ def batch_objective_gradient(
 ):
     """Objective of one batch and its gradient, written into ``grad``.
 
-    The arguments are ``data_gradient``'s. Returns ``(mean_loss + penalty, sum of
-    sample weights)``, the objective being the batch's weighted mean loss plus the
-    whole penalty, and ``grad`` its gradient (smooth part of the penalty only).
+    The arguments are ``forward_backward``'s, but ``grad``: the whole gradient.
+    Returns ``(mean_loss + penalty, sum of sample weights)``, the objective being
+    the batch's weighted mean loss plus the whole penalty, and ``grad`` its
+    gradient (smooth part of the penalty only).
     """
-    loss_sum, weight_sum = data_gradient(
-        X, csr, targets, batch, params, grad, layers, dropout, workspace, cfg
+    biases = grad[layers[1][-1] :]
+    loss_sum, weight_sum = forward_backward(
+        X, csr, targets, batch, params, biases, layers, dropout, workspace, cfg
     )
+    weight_gradient(X, csr, batch, grad, layers, dropout, workspace, cfg, None, None)
     # A batch whose samples all weigh zero has no data term (its loss and errors are
     # zero): it contributes the penalty alone, instead of 0 / 0.
     normalizer = weight_sum if weight_sum > 0.0 else 1.0

@@ -43,18 +43,19 @@ def _block_bounds(params, coef_offsets, block):
 
 @njit(**_JIT)
 def part_bounds(start, stop, row_length, part):
-    """The entries of ``[start, stop)`` that part ``part`` of a two-way split owns.
+    """The entries of ``[start, stop)`` that ``part = (index, count)`` owns.
 
-    The block holds rows of ``row_length`` entries; part 0 owns its first half of
-    rows (rounded down), part 1 the rest. The training kernels split every weight
-    matrix by rows (a row is a group of the group penalties) and the intercepts in
-    the middle, the same way in every phase of a step, so each part's entries are
-    written by one worker only.
+    The block holds ``rows`` rows of ``row_length`` entries; part ``index`` of
+    ``count`` owns rows ``index * rows // count`` to ``(index + 1) * rows //
+    count``. The training kernels split every weight matrix by rows (a row is a
+    group of the group penalties) and the intercepts by entries, the same way in
+    every phase of a step, so each part's entries are written by one worker only.
     """
-    middle = start + (stop - start) // row_length // 2 * row_length
-    if part == 0:
-        return start, middle
-    return middle, stop
+    index, count = part
+    rows = (stop - start) // row_length
+    low = start + index * rows // count * row_length
+    high = start + (index + 1) * rows // count * row_length
+    return low, high
 
 
 @njit(**_JIT)
@@ -85,7 +86,7 @@ def sgd_step(params, grad, velocity, lr, layers, cfg, part):
     sizes, which give each weight matrix its rows, the offsets of the weight
     matrices in ``params`` and each one's ``alpha``. ``cfg`` (``TrainConfig``)
     gives the momentum and the penalty. ``part`` is None for every parameter, or
-    the part (0 or 1) of ``block_part`` to update.
+    the part ``(index, count)`` of ``block_part`` to update.
     """
     units, coef_offsets, _, alphas = layers
     momentum = cfg.momentum
@@ -148,7 +149,7 @@ def adam_step(params, grad, moments, t, layers, cfg, part):
     is ``(first, second)``, Adam's moment buffers; ``layers`` as ``sgd_step``'s;
     ``cfg`` (``TrainConfig``) gives Adam's constants and the penalty. ``grad`` is
     spent by the step and serves as scratch space. ``part`` is None for every
-    parameter, or the part (0 or 1) of ``block_part`` to update.
+    parameter, or the part ``(index, count)`` of ``block_part`` to update.
     """
     first, second = moments
     units, coef_offsets, _, alphas = layers

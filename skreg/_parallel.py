@@ -1,4 +1,4 @@
-"""Thread policy: the BLAS at one thread, the threads at hand, an epoch's two workers.
+"""Thread policy: the BLAS at one thread, the threads at hand, an epoch's workers.
 
 A multi-threaded BLAS may round some entries by its thread count, so every product
 of a fit, and of a large prediction, runs on one BLAS thread (``one_blas_thread``);
@@ -14,8 +14,8 @@ import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ._barrier import FLAGS_SIZE, STRIDE
-from ._epoch import run_epoch_halves
+from ._barrier import STRIDE, flags_size
+from ._epoch import run_epoch_parts
 from ._interrupts import deferred_interrupts
 
 _threads = {"lock": threading.Lock(), "busy": False, "blas": None, "libraries": None}
@@ -166,26 +166,26 @@ def available_threads():
     return min(numba.config.NUMBA_NUM_THREADS, _blas_threads())
 
 
-def _helper(arguments, flags, shared, errors):
+def _helper(arguments, team, errors):
     try:
-        run_epoch_halves(*arguments, (1, flags, shared))
+        run_epoch_parts(*arguments, team)
     except BaseException as error:  # pragma: no cover - the kernel does not raise
         errors.append(error)
-        # Past every barrier of the epoch, so the other worker cannot wait forever.
-        flags[STRIDE] = np.iinfo(np.int64).max
+        # Past every barrier of the epoch, so the other workers cannot wait forever.
+        team[2][team[0] * STRIDE] = np.iinfo(np.int64).max
 
 
 class _Choice:
-    """Whether the next epoch runs on two threads or on one, by the clock.
+    """Whether the next epoch runs on several threads or on one, by the clock.
 
     The results do not depend on it, so the choice may follow the timings (in
     seconds per sample). The first epoch may compile and is not timed; the next is
-    timed on two threads, the one after on one, and the faster way is kept; a fit
+    timed on several threads, the one after on one, and the faster way is kept; a fit
     of the same problem earlier in the process (``known``: its timings and its
     interval between trials) spares those, its first epoch timed. The
     other way is tried again when two epochs in a row of the kept way take a
     quarter longer than its best (another process took a core); kept on one
-    thread, two are tried again after 2, 4, 8, ... up to 64 epochs, in case the
+    thread, several are tried again after 2, 4, 8, ... up to 64 epochs, in case the
     other process ended.
     """
 
@@ -210,11 +210,11 @@ class _Choice:
         return dict(self.latest), self._interval
 
     def two_threads(self):
-        """Whether the next epoch runs on two threads."""
+        """Whether the next epoch runs on several threads."""
         return self._two != self._probe
 
     def record(self, two, seconds):
-        """The time of an epoch that ran on two threads (``two``) or on one."""
+        """The time of an epoch that ran on several threads (``two``) or on one."""
         self._timed += 1
         if self._timed == 1:
             return
@@ -245,15 +245,15 @@ _known = {}
 
 
 class EpochWorkers:
-    """Runs the ``run_epoch_halves`` epochs of one fit on one or two threads.
+    """Runs the ``run_epoch_parts`` epochs of one fit on one or more threads.
 
-    ``epoch(arguments)`` is ``run_epoch_halves(*arguments, (worker, flags, shared))``
-    on two threads when ``threads >= 2`` and no other fit of this process runs its
-    epoch on two threads at this moment (two such fits would spin against each
-    other for the cores): each then calls the BLAS single-threaded. The result is
-    the same either way. The helper thread is started at the first epoch on two
-    threads and waits for the next one, so that an epoch does not pay for the
-    start of a thread; ``close()`` ends it.
+    ``epoch(arguments)`` is ``run_epoch_parts(*arguments, team)`` on ``threads``
+    threads (at most the parts of a batch) when ``threads >= 2`` and no other fit
+    of this process runs its epoch on several threads at this moment (two such
+    fits would spin against each other for the cores): each then calls the BLAS
+    single-threaded. The result is the same either way. The helper threads are
+    started at the first epoch on several threads and wait for the next one, so
+    that an epoch does not pay for the start of a thread; ``close()`` ends them.
     """
 
     def __init__(self, threads=1):
@@ -261,82 +261,100 @@ class EpochWorkers:
         self.problem = None
         self.samples = 1
         self._choice = None
-        self._helper = None
+        self._helpers = []
         self._job = None
-        self._start = threading.Semaphore(0)
+        self._starts = []
         self._done = threading.Semaphore(0)
         self._errors = []
 
-    def _serve(self):
+    def _serve(self, number):
         while True:
-            self._start.acquire()
+            self._starts[number - 1].acquire()
             if self._job is None:
                 return
-            with one_blas_thread():
-                _helper(*self._job, self._errors)
+            arguments, flags, shared, n_workers = self._job
+            if number < n_workers:
+                with one_blas_thread():
+                    _helper(arguments, (number, n_workers, flags, shared), self._errors)
             self._done.release()
 
     def close(self):
-        """End the helper thread, if one was started."""
+        """End the helper threads, if any were started."""
         with deferred_interrupts():
             if self._choice is not None and self._choice.latest:
                 with _threads["lock"]:
                     _known[self.problem] = self._choice.known()
-            if self._helper is not None:
+            if self._helpers:
                 self._job = None
-                self._start.release()
-                self._helper.join()
-                self._helper = None
+                for start in self._starts:
+                    start.release()
+                for helper in self._helpers:
+                    helper.join()
+                self._helpers = []
+                self._starts = []
 
     def epoch(self, arguments):
         """One epoch: what ``run_epoch`` returns.
 
-        On two threads when there are two, no other fit of this process holds
-        them, and the clock says two are faster (``_Choice``). A Ctrl-C waits for
-        the epoch's end: cut short, the hand-over could leave the helper at a
-        barrier for ever, or the two-thread mode held.
+        On several threads when there are several, no other fit of this process
+        holds them, and the clock says they are faster (``_Choice``). A Ctrl-C
+        waits for the epoch's end: cut short, the hand-over could leave a helper
+        at a barrier for ever, or the several-thread mode held.
         """
-        flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
-        shared = np.zeros(2 * STRIDE)
+        count = arguments[-1][0]
+        shared = np.zeros(count * STRIDE)
         with deferred_interrupts():
             with _threads["lock"]:
                 if self._choice is None:
                     self._choice = _Choice(_known.get(self.problem))
-                two = (
+                many = (
                     self.threads >= 2
                     and self._choice.two_threads()
                     and not _threads["busy"]
                 )
-                if two:
+                if many:
                     _threads["busy"] = True
             start = time.perf_counter()
             try:
-                if two:
-                    return self._epoch_on_two_threads(arguments, flags, shared)
-                return run_epoch_halves(*arguments, (-1, flags, shared))
+                if many:
+                    return self._epoch_on_threads(arguments, shared)
+                flags = np.zeros(flags_size(1), dtype=np.int64)
+                return run_epoch_parts(*arguments, (-1, 1, flags, shared))
             finally:
                 if self.threads >= 2:
                     seconds = time.perf_counter() - start
-                    self._choice.record(two, seconds / self.samples)
-                if two:
+                    self._choice.record(many, seconds / self.samples)
+                if many:
                     with _threads["lock"]:
                         _threads["busy"] = False
 
-    def _epoch_on_two_threads(self, arguments, flags, shared):
-        if self._helper is None:
-            helper = threading.Thread(target=self._serve, daemon=True)
+    def _start_helpers(self, n_workers):
+        while len(self._helpers) < n_workers - 1:
+            number = len(self._helpers) + 1
+            helper = threading.Thread(target=self._serve, args=(number,), daemon=True)
+            self._starts.append(threading.Semaphore(0))
             try:
                 helper.start()
-            except RuntimeError:  # no thread to be had: one does it all
-                return run_epoch_halves(*arguments, (-1, flags, shared))
-            self._helper = helper
-        self._job = (arguments, flags, shared)
-        self._start.release()
+            except RuntimeError:  # no more threads to be had
+                self._starts.pop()
+                break
+            self._helpers.append(helper)
+        return len(self._helpers) + 1
+
+    def _epoch_on_threads(self, arguments, shared):
+        n_workers = self._start_helpers(min(self.threads, arguments[-1][0]))
+        flags = np.zeros(flags_size(n_workers), dtype=np.int64)
+        if n_workers < 2:
+            return run_epoch_parts(*arguments, (-1, 1, flags, shared))
+        self._job = (arguments, flags, shared, n_workers)
+        for start in self._starts:
+            start.release()
         try:
-            result = run_epoch_halves(*arguments, (0, flags, shared))
+            result = run_epoch_parts(*arguments, (0, n_workers, flags, shared))
         finally:
             flags[0] = np.iinfo(np.int64).max
-            self._done.acquire()
+            for _ in self._starts:
+                self._done.acquire()
         if self._errors:  # pragma: no cover
             raise self._errors[0]
         return result

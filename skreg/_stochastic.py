@@ -2,7 +2,7 @@
 
 Convergence (``tol``, ``n_iter_no_change``), early stopping, learning-rate
 schedules, verbose output, callbacks, the non-finite check and Ctrl-C live here;
-one epoch is ``_epoch.run_epoch`` (or its two halves on two threads,
+one epoch is ``_epoch.run_epoch`` (or its parts on several threads,
 ``_parallel.EpochWorkers``).
 """
 
@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from . import _parallel
-from ._epoch import HALVES_MIN_WORK, half_rows, run_epoch
+from ._epoch import part_count, run_epoch
 from ._full_batch import objective
 from ._gradient import total_penalty
 from ._interrupts import deferred_interrupts
@@ -274,9 +274,9 @@ def _stop_message(estimator, state):
 class _EpochKernel:
     """One fit's epoch kernel with its buffers, planned once: ``run`` an epoch.
 
-    A fit whose batches are not tiny splits each in two halves, which two threads
-    share (``_epoch.run_epoch_halves`` on ``workers``); each half has buffers of
-    its own.
+    A fit whose batches are not tiny splits each in parts, which several threads
+    share (``_epoch.run_epoch_parts`` on ``workers``); the parts share the
+    buffers planned for a whole batch, each worker with its scratch space.
     """
 
     def __init__(self, estimator, data, params, layout, alphas, dropout, plan):
@@ -292,20 +292,32 @@ class _EpochKernel:
         gather = bool(
             estimator.shuffle or estimator.input_dropout > 0 or estimator.noise_std > 0
         )
-        self.halves = batch_size * int(layout.coef_offsets[-1]) >= HALVES_MIN_WORK
-        planned = half_rows(batch_size) if self.halves else batch_size
+        n_parts = part_count(batch_size, int(layout.coef_offsets[-1]))
+        self.split = n_parts > 1
         # Relu units keep no dropout factors: their outputs after dropout give
         # the backward pass all it needs (``_activations.relu_dropout``).
         stored = np.zeros_like(dropout) if estimator.activation == "relu" else dropout
         offsets, size = layout.work_offsets(
-            planned, gather and not sp.issparse(X), stored
+            batch_size, gather and not sp.issparse(X), stored
         )
-        copies = (2,) if self.halves else ()
-        work = np.empty((*copies, size), dtype=X.dtype)
-        grad = np.empty((*copies, params.size), dtype=params.dtype)
-        self._rows = np.empty((*copies, planned), dtype=np.int64)
+        work = np.empty(size, dtype=X.dtype)
+        grad = np.empty(params.size, dtype=params.dtype)
+        self._rows = np.empty(batch_size, dtype=np.int64)
+        threads = min(_parallel.available_threads(), n_parts)
+        if self.split:
+            # Each worker's columns of a layer's outputs, for the BLAS: a part
+            # has at most ceil(rows / parts) rows of a weight matrix.
+            widest = -(-int(np.max(layout.units[:-1])) // n_parts)
+            self._parts = (
+                n_parts,
+                np.empty(
+                    (n_parts, layout.n_params - int(layout.coef_offsets[-1])),
+                    dtype=X.dtype,
+                ),
+                np.empty((threads, batch_size * widest), dtype=X.dtype),
+            )
         self.workers = EpochWorkers() if workers is None else workers
-        self.workers.threads = _parallel.available_threads() if self.halves else 1
+        self.workers.threads = threads
         self.workers.problem = (
             tuple(layout.units),
             batch_size,
@@ -347,8 +359,8 @@ class _EpochKernel:
             state["learning_rate"],
         )
         arguments = (*self._data, epoch, *self._buffers)
-        if self.halves:
-            accumulated, state["step"] = self.workers.epoch(arguments)
+        if self.split:
+            accumulated, state["step"] = self.workers.epoch((*arguments, self._parts))
         else:
             accumulated, state["step"] = run_epoch(*arguments)
         return accumulated / self._n_samples

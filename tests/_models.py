@@ -18,3 +18,25 @@ def small_problem():
     """Two classes split by the sign of the first of 3 features, 40 samples."""
     X = np.random.RandomState(0).randn(40, 3)
     return X, (X[:, 0] > 0).astype(int)
+
+
+def split_batches(monkeypatch, count=4):
+    """Make every fit split its batches in ``count`` parts, however small."""
+    from skreg import _stochastic
+
+    monkeypatch.setattr(_stochastic, "part_count", lambda batch_size, n_weights: count)
+
+
+def spy_on_workers(monkeypatch):
+    """A list that receives the worker number of each ``run_epoch_parts`` call."""
+    from skreg import _parallel
+
+    workers = []
+    kernel = _parallel.run_epoch_parts
+
+    def spy(*arguments):
+        workers.append(arguments[-1][0])
+        return kernel(*arguments)
+
+    monkeypatch.setattr(_parallel, "run_epoch_parts", spy)
+    return workers

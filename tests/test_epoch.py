@@ -1,8 +1,8 @@
 """Tests of skreg._epoch: one whole epoch in a kernel.
 
 ``run_epoch`` is checked against a loop of ``batch_objective_gradient`` calls
-followed by a NumPy optimizer step, and ``run_epoch_halves`` against the same loop,
-and its two workers, in two threads, against one.
+followed by a NumPy optimizer step, and ``run_epoch_parts`` against the same loop,
+and its workers, in two to four threads, against one.
 """
 
 import threading
@@ -13,8 +13,8 @@ from _network import EMPTY_INT, L1_RATIO, N_SAMPLES, Network
 from _reference import numpy_prox
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skreg._barrier import FLAGS_SIZE, STRIDE
-from skreg._epoch import half_rows, run_epoch, run_epoch_halves
+from skreg._barrier import STRIDE, flags_size
+from skreg._epoch import MAX_PARTS, part_count, part_rows, run_epoch, run_epoch_parts
 from skreg._optimizers import OPTIMIZERS
 
 # ---------------------------------------------------------------- run_epoch
@@ -191,61 +191,97 @@ def test_float32_epoch_matches_float64(solver):
     assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-6)
 
 
-# ---------------------------------------------------------- run_epoch_halves
+# ----------------------------------------------------------- run_epoch_parts
 
 
-def _run_halves(
-    net, params, order, batch_size, lr, state_1, state_2, workers, constraints=None
+def _run_parts(
+    net,
+    params,
+    order,
+    batch_size,
+    lr,
+    state_1,
+    state_2,
+    count,
+    workers=1,
+    constraints=None,
 ):
-    """``run_epoch_halves`` with one worker (``workers=1``) or two threads."""
+    """``run_epoch_parts`` in ``count`` parts, on one thread or ``workers``."""
     gather = order.shape[0] > 0 or net.cfg.input_dropout > 0
     if net.solver == OPTIMIZERS["sgd"]:
         buffers = (state_1, None)
     else:
         buffers = (None, (state_1, state_2))
-    half = half_rows(batch_size)
-    work, offsets = net.work(half, gather)
-    works = np.empty((2, work.size), dtype=work.dtype)
-    # NaN in the buffers: a half that read what it did not write would show.
-    grads = np.full((2, params.size), np.nan, dtype=params.dtype)
-    rows = np.empty((2, half), dtype=np.int64)
-    flags = np.zeros(FLAGS_SIZE, dtype=np.int64)
-    shared = np.zeros(2 * STRIDE)
+    work, offsets = net.work(batch_size, gather)
+    # NaN in the buffers: a part that read what no part wrote would show.
+    work[:] = np.nan
+    grad = np.full(params.size, np.nan, dtype=params.dtype)
+    n_biases = params.size - int(net.layout.coef_offsets[-1])
+    biases = np.full((count, n_biases), np.nan, dtype=params.dtype)
+    widest = -(-int(np.max(net.layout.units[:-1])) // count)
+    scratch = np.full((workers, batch_size * widest), np.nan, dtype=params.dtype)
+    rows = np.empty(batch_size, dtype=np.int64)
+    flags = np.zeros(flags_size(workers), dtype=np.int64)
+    shared = np.zeros(count * STRIDE)
 
-    def call(worker):
-        return run_epoch_halves(
+    def call(worker, results):
+        results[worker] = run_epoch_parts(
             *net.kernel_X(),
             (net.Y, net.sample_weight),
             (order, N_SAMPLES, batch_size, rows, 0, lr),
             params,
-            grads,
+            grad,
             *buffers,
             net.layout.layers(net.alphas),
             net.dropout,
-            (works, offsets),
+            (work, offsets),
             net.cfg,
             constraints,
-            (worker, flags, shared),
+            (count, biases, scratch),
+            (worker, workers, flags, shared),
         )
 
+    results = {}
     if workers == 1:
-        return call(-1)
-    helper = threading.Thread(target=call, args=(1,))
-    helper.start()
-    result = call(0)
-    helper.join()
-    return result
+        call(-1, results)
+        return results[-1]
+    helpers = [
+        threading.Thread(target=call, args=(w, results)) for w in range(1, workers)
+    ]
+    for helper in helpers:
+        helper.start()
+    call(0, results)
+    for helper in helpers:
+        helper.join()
+    # Every worker added up the same sums in the same order.
+    assert len(set(results.values())) == 1
+    return results[0]
 
 
-@pytest.mark.parametrize("batch_size", [3, 4, N_SAMPLES])
-def test_half_rows_are_even_and_at_least_half(batch_size):
-    for size in range(1, batch_size + 1):
-        half = half_rows(size)
-        assert half == size or half % 2 == 0
-        assert size / 2 <= half <= size
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 16])
+def test_part_rows_are_even_and_cover_the_batch(count):
+    for size in range(1, 40):
+        chunk = part_rows(size, count)
+        assert chunk % 2 == 0
+        assert chunk * count >= size
+        # No part is more than two rows longer than an even share.
+        assert chunk < size / count + 2
 
 
-HALVES_CASES = {
+def test_part_count_depends_on_the_work_alone():
+    assert part_count(200, 100) == 1
+    assert part_count(32, 1 << 20) == 1  # too few rows to split
+    assert part_count(64, 1 << 20) == 2
+    assert part_count(512, 1 << 20) == MAX_PARTS
+    counts = [part_count(b, w) for b in (16, 64, 200, 512) for w in (10**3, 10**5)]
+    assert all(1 <= c <= MAX_PARTS for c in counts)
+    # More work never means fewer parts.
+    for b in (64, 256, 1024):
+        series = [part_count(b, w) for w in range(1000, 400_000, 7000)]
+        assert series == sorted(series)
+
+
+PARTS_CASES = {
     **EPOCH_CASES,
     "adam-group": dict(solver="adam", learning_rate_init=0.05, penalty="group_lasso"),
     "sgd-sparse-group": dict(
@@ -255,17 +291,18 @@ HALVES_CASES = {
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("count", [2, 3])
 @pytest.mark.parametrize("batch_size", [3, 4])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("case", list(HALVES_CASES))
-def test_halves_epoch_is_a_sequence_of_minibatch_steps(
-    case, sparse, batch_size, activation
+@pytest.mark.parametrize("case", list(PARTS_CASES))
+def test_parts_epoch_is_a_sequence_of_minibatch_steps(
+    case, sparse, batch_size, count, activation
 ):
-    # As test_epoch_is_a_sequence_of_minibatch_steps, each batch split in two
-    # halves (the last batch of 3 samples in 2 + 1, of 1 sample in 1 + nothing):
-    # the same steps and the same dropout draws as whole batches, summed in
-    # another order. Relu units drop without storing their factors.
-    options = dict(HALVES_CASES[case])
+    # As test_epoch_is_a_sequence_of_minibatch_steps, each batch split in parts
+    # (a batch of 3 samples in 2 + 1, or 2 + 1 + nothing; of 1 sample in 1 +
+    # nothing): the same steps and the same dropout draws as whole batches, the
+    # sums taken in another order. Relu units drop without storing their factors.
+    options = dict(PARTS_CASES[case])
     penalty = options.pop("penalty", "elasticnet")
     net = Network(activation, "binary_log_loss", 3, penalty, sparse=sparse, **options)
     solver = options["solver"]
@@ -278,27 +315,49 @@ def test_halves_epoch_is_a_sequence_of_minibatch_steps(
 
     params = net.params.copy()
     state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
-    accumulated, step = _run_halves(
-        net, params, order, batch_size, lr, state_1, state_2, 1
+    accumulated, step = _run_parts(
+        net, params, order, batch_size, lr, state_1, state_2, count
     )
     assert step == len(range(0, N_SAMPLES, batch_size))
     assert_allclose(accumulated, expected_accumulated, rtol=1e-12)
     assert_allclose(params, expected, rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("case", ["adam", "sgd-sparse-group"])
+def test_one_part_is_run_epoch_bit_for_bit(case, sparse):
+    # Split or not, every entry of the gradient is the same sum: one part is a
+    # whole batch.
+    options = dict(PARTS_CASES[case])
+    penalty = options.pop("penalty", "l1")
+    net = Network("relu", "log_loss", 3, penalty, sparse=sparse, **options)
+    order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64)
+    results = []
+    for parts in (False, True):
+        params = net.params.copy()
+        state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
+        if parts:
+            result = _run_parts(net, params, order, 3, 0.1, state_1, state_2, 1)
+        else:
+            result = _run_epoch(net, params, order, 3, 0.1, state_1, state_2)
+        results.append((result, params))
+    assert results[0][0] == results[1][0]
+    assert_array_equal(results[0][1], results[1][1])
+
+
 @pytest.mark.parametrize("constraints", [None, (0.8, 0.5), (0.0, 0.5)])
 @pytest.mark.parametrize("case", ["sgd-momentum", "adam", "adam-group"])
-def test_halves_constraints_equal_run_epoch(case, constraints):
-    options = dict(HALVES_CASES[case])
+def test_parts_constraints_equal_run_epoch(case, constraints):
+    options = dict(PARTS_CASES[case])
     penalty = options.pop("penalty", "l1")
     net = Network("relu", "log_loss", 3, penalty, **options)
     results = []
-    for halves in (False, True):
+    for parts in (False, True):
         params = net.params.copy()
         state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
-        if halves:
-            _run_halves(
-                net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 1, constraints
+        if parts:
+            _run_parts(
+                net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 2, 1, constraints
             )
         else:
             _run_epoch(net, params, EMPTY_INT, 4, 0.1, state_1, state_2, 0, constraints)
@@ -308,22 +367,23 @@ def test_halves_constraints_equal_run_epoch(case, constraints):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("case", list(HALVES_CASES))
-def test_two_workers_equal_one_bit_for_bit(case, sparse, dtype):
-    options = dict(HALVES_CASES[case])
+@pytest.mark.parametrize("case", list(PARTS_CASES))
+def test_any_number_of_workers_equals_one_bit_for_bit(case, sparse, dtype):
+    options = dict(PARTS_CASES[case])
     penalty = options.pop("penalty", "sparse_group_lasso")
     net = Network("logistic", "log_loss", 3, penalty, dtype, sparse=sparse, **options)
     order = np.array([5, 2, 6, 0, 3, 1, 4], dtype=np.int64)
     results = []
-    for workers in (1, 2):
+    for workers in (1, 2, 3, 4):
         params = net.params.copy()
         state_1, state_2 = np.zeros_like(params), np.zeros_like(params)
-        accumulated, _ = _run_halves(
-            net, params, order, 3, 0.1, state_1, state_2, workers, (1.5, 0.01)
+        accumulated, _ = _run_parts(
+            net, params, order, 4, 0.1, state_1, state_2, 4, workers, (1.5, 0.01)
         )
         results.append((accumulated, params, state_1, state_2))
-    assert results[0][0] == results[1][0]
-    for one, two in zip(results[0][1:], results[1][1:]):
-        assert_array_equal(one, two)
+    for other in results[1:]:
+        assert other[0] == results[0][0]
+        for one, many in zip(results[0][1:], other[1:]):
+            assert_array_equal(one, many)
     # The epoch took steps.
     assert not np.array_equal(results[0][1], net.params)

@@ -202,11 +202,11 @@ def _check_outcomes(outcomes):
     assert 0 in kept and any(k >= 1 for k in kept)
 
 
-@pytest.mark.parametrize("halves", [False, True], ids=["one-thread", "two-thread"])
-def test_an_interrupted_fit_keeps_a_completed_epoch(halves, two_threads):
-    X, y = _data(400, 10) if halves else _data()
-    hidden = (128,) if halves else (6,)
-    batch = 200 if halves else 20
+@pytest.mark.parametrize("parts", [False, True], ids=["one-thread", "two-thread"])
+def test_an_interrupted_fit_keeps_a_completed_epoch(parts, two_threads):
+    X, y = _data(400, 10) if parts else _data()
+    hidden = (128,) if parts else (6,)
+    batch = 200 if parts else 20
     epochs = 3
 
     def make():
@@ -214,9 +214,9 @@ def test_an_interrupted_fit_keeps_a_completed_epoch(halves, two_threads):
             hidden, max_iter=epochs, batch_size=batch, random_state=0
         )
 
-    if halves:
+    if parts:
         # The fit runs its epochs on two threads.
-        assert batch * (10 * 128 + 128 + 128 + 1) >= _epoch.HALVES_MIN_WORK
+        assert _epoch.part_count(batch, 10 * 128 + 128 * 1) >= 2
     reference = _reference_states(make, lambda e: e.fit(X, y), epochs)
 
     def allowed(estimator):

@@ -4,6 +4,7 @@ import threading
 
 import numba
 import pytest
+from _models import split_batches, spy_on_workers
 from threadpoolctl import threadpool_limits
 
 from skreg import _parallel
@@ -167,20 +168,13 @@ def test_a_fit_follows_the_clock_and_its_results_do_not(data, monkeypatch):
     # On a clock where two-thread epochs are slow, a fit starts on two threads,
     # moves to one after its first probe, and ends with the weights of a fit
     # that ran on one thread throughout.
-    from skreg import RegularizedMLPClassifier, _stochastic
+    from skreg import RegularizedMLPClassifier
 
     X, y = data
-    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
+    split_batches(monkeypatch, 2)
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
     params = dict(hidden_layer_sizes=(16,), max_iter=8, tol=0.0, random_state=0)
-    workers = []
-    kernel = _parallel.run_epoch_halves
-
-    def spy(*arguments):
-        workers.append(arguments[-1][0])
-        return kernel(*arguments)
-
-    monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
+    workers = spy_on_workers(monkeypatch)
     with threadpool_limits(1):
         alone = RegularizedMLPClassifier(**params).fit(X, y)
     assert set(workers) == {-1}

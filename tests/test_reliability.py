@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _models import FAST, split_batches
 from sklearn.datasets import make_classification
 from sklearn.exceptions import (
     ConvergenceWarning,
@@ -35,7 +36,6 @@ from skreg import (
     _stochastic,
 )
 
-FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
 
 
@@ -364,12 +364,12 @@ def _fit(params, X, y):
 
 
 @pytest.mark.blas_kernels
-@pytest.mark.parametrize("halves", [False, True], ids=["whole", "halves"])
-def test_fits_in_parallel_threads_equal_sequential_fits(data, halves, monkeypatch):
-    # With every batch in two halves, one fit at a time takes a second thread and
-    # the others run both halves on their own thread: all get the same models.
-    if halves:
-        monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
+@pytest.mark.parametrize("parts", [False, True], ids=["whole", "parts"])
+def test_fits_in_parallel_threads_equal_sequential_fits(data, parts, monkeypatch):
+    # With every batch in parts, one fit at a time takes more threads and the
+    # others run every part on their own thread: all get the same models.
+    if parts:
+        split_batches(monkeypatch, 4)
     X, y = data
     sequential = [_fit(params, X, y) for params in _CONFIGS]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -10,7 +10,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from _models import equal_models
+from _models import FAST, equal_models, split_batches, spy_on_workers
 from sklearn.base import clone
 from sklearn.datasets import (
     make_classification,
@@ -23,33 +23,25 @@ from skreg import (
     _epoch,
     _parallel,
     _prediction,
-    _stochastic,
 )
-
-FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
 
 
 @pytest.mark.blas_kernels
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     # Layers wide enough that BLAS splits its work over threads, and batches large
-    # enough that each is split in two halves, computed by two threads or, when
+    # enough that each is split in parts, computed by up to four threads or, when
     # Numba's or the BLAS's thread count is 1, by one.
     X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    assert 200 * (40 * 256 + 256 * 128 + 128 * 3) >= _epoch.HALVES_MIN_WORK
-    workers = []
-    kernel = _parallel.run_epoch_halves
-
-    def spy(*arguments):
-        workers.append(arguments[-1][0])
-        return kernel(*arguments)
-
-    monkeypatch.setattr(_parallel, "run_epoch_halves", spy)
+    assert _epoch.part_count(200, 40 * 256 + 256 * 128 + 128 * 3) >= 4
+    workers = spy_on_workers(monkeypatch)
     fits = []
-    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2)]:
+    for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2), (3, 3), (4, 4)]:
         monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", numba_threads)
         workers.clear()
+        # Several threads from the first epoch on, whatever an earlier fit saw.
+        _parallel._known.clear()
         with threadpool_limits(blas):
             clf = RegularizedMLPClassifier(
                 hidden_layer_sizes=(256, 128),
@@ -60,7 +52,8 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
                 random_state=0,
             ).fit(X, y)
             fits.append((clf, clf.predict_proba(X)))
-        expected = [0, 1] if min(blas, numba_threads) == 2 else [-1]
+        threads = min(blas, numba_threads)
+        expected = list(range(threads)) if threads > 1 else [-1]
         assert sorted(workers) == sorted(expected * 2)
     first, p1 = fits[0]
     for other, p2 in fits[1:]:
@@ -69,26 +62,29 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
         assert first.loss_curve_ == other.loss_curve_
 
 
-def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
-    # The helper waits between epochs: one thread for the whole fit, none left
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_fit_on_several_threads_starts_its_helpers_once_and_ends_them(
+    data, monkeypatch, threads
+):
+    # The helpers wait between epochs: threads for the whole fit, none left
     # running once the fit returns or fails.
     X, y = data
-    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
-    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    split_batches(monkeypatch, 4)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", threads)
     served = []
     serve = _parallel.EpochWorkers._serve
 
-    def spy(self):
+    def spy(self, number):
         served.append(threading.current_thread())
-        return serve(self)
+        return serve(self, number)
 
     monkeypatch.setattr(_parallel.EpochWorkers, "_serve", spy)
     params = dict(FAST, max_iter=4, tol=0.0, n_iter_no_change=10)
-    with threadpool_limits(2):
+    with threadpool_limits(threads):
         clf = RegularizedMLPClassifier(**params).fit(X, y)
         assert clf.n_iter_ == 4
-        assert len(served) == 1
-        assert not served[0].is_alive()
+        assert len(served) == threads - 1
+        assert not any(thread.is_alive() for thread in served)
 
         epoch = _parallel.EpochWorkers.epoch
         epochs = []
@@ -101,17 +97,17 @@ def test_a_fit_on_two_threads_starts_one_helper_and_ends_it(data, monkeypatch):
 
         monkeypatch.setattr(_parallel.EpochWorkers, "epoch", failing)
         served.clear()
-        # Without the first fit's timings, this one starts on two threads.
+        # Without the first fit's timings, this one starts on several threads.
         _parallel._known.clear()
         with pytest.raises(RuntimeError, match="stop here"):
             RegularizedMLPClassifier(**params).fit(X, y)
-        assert len(served) == 1
-        assert not served[0].is_alive()
+        assert len(served) == threads - 1
+        assert not any(thread.is_alive() for thread in served)
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypatch):
-    # The halves take the same steps, with sums taken in another order.
+def test_fit_in_parts_is_close_to_a_fit_in_whole_batches(data, solver, monkeypatch):
+    # The parts take the same steps, with sums taken in another order.
     X, y = data
     params = dict(
         FAST,
@@ -124,13 +120,13 @@ def test_fit_in_halves_is_close_to_a_fit_in_whole_batches(data, solver, monkeypa
         max_norm=2.0,
     )
     whole = RegularizedMLPClassifier(**params).fit(X, y)
-    monkeypatch.setattr(_stochastic, "HALVES_MIN_WORK", 0)
-    halves = RegularizedMLPClassifier(**params).fit(X, y)
-    assert whole.n_iter_ == halves.n_iter_
-    pairs = zip(whole.coefs_ + whole.intercepts_, halves.coefs_ + halves.intercepts_)
+    split_batches(monkeypatch, 3)
+    parts = RegularizedMLPClassifier(**params).fit(X, y)
+    assert whole.n_iter_ == parts.n_iter_
+    pairs = zip(whole.coefs_ + whole.intercepts_, parts.coefs_ + parts.intercepts_)
     for a, b in pairs:
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(whole.loss_curve_, halves.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(whole.loss_curve_, parts.loss_curve_, rtol=1e-9)
 
 
 @pytest.mark.blas_kernels
