@@ -13,23 +13,26 @@ from numba import njit
 from ._barrier import STRIDE, barrier
 from ._compile import JIT as _JIT
 from ._gradient import finish_gradient, forward_backward, weight_gradient
-from ._optimizers import adam_step, constrain_weights, sgd_step
+from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
 
-# A batch is split in parts of at least this many multiply-adds in its products
-# (rows times the number of weights) and at least ``PART_ROWS`` rows, and in at
-# most ``MAX_PARTS``. The count depends on the problem alone, never on the
-# threads at hand, so a fit's results do not depend on them. Below two parts'
-# work, the workers' meetings cost more than a second core saves; the
-# measurements that set these are on the performance page ("Parts of a batch").
-PART_WORK = 1 << 16
-PART_ROWS = 32
+# A batch of at least ``SPLIT_WORK`` multiply-adds in its products (rows times
+# the number of weights) is split in two parts, and in more, up to
+# ``MAX_PARTS``, when each keeps at least ``PART_ROWS`` rows: the BLAS takes
+# longer over the same products in smaller pieces (1.15 times over parts of 64
+# rows, 1.3 times over 32, on one thread), which a machine of two cores would
+# pay. The count depends on the problem alone, never on the threads at hand, so
+# a fit's results do not depend on them; the measurements are on the
+# performance page ("Parts of a batch").
+SPLIT_WORK = 1 << 17
+PART_ROWS = 256
 MAX_PARTS = 16
 
 
 def part_count(batch_size, n_weights):
     """The number of parts the batches of a fit are split in (1: not split)."""
-    by_work = batch_size * n_weights // PART_WORK
-    return int(max(1, min(MAX_PARTS, by_work, batch_size // PART_ROWS)))
+    if batch_size * n_weights < SPLIT_WORK:
+        return 1
+    return int(max(2, min(MAX_PARTS, batch_size // PART_ROWS)))
 
 
 def part_rows(size, count):
@@ -84,9 +87,7 @@ def run_epoch(
         loss_sum, weight_sum = forward_backward(
             X, csr, targets, batch, params, biases, layers, dropout, workspace, cfg
         )
-        weight_gradient(
-            X, csr, batch, grad, layers, dropout, workspace, cfg, None, None
-        )
+        weight_gradient(X, csr, batch, grad, layers, dropout, workspace, cfg)
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
         penalty = finish_gradient(grad, params, layers, cfg, inverse, None)
@@ -103,6 +104,17 @@ def run_epoch(
             # scratch space of the constraints.
             constrain_weights(params, layers, max_norm, rate * weight_decay, grad)
     return accumulated, step
+
+
+@njit(**_JIT)
+def _add_parts(grad, grads, units, coef_offsets, part):
+    """``grad += grads[1] + ...`` on the entries of ``part``
+    (``_optimizers.block_part``), one part after the other."""
+    for block in range(coef_offsets.shape[0]):
+        start, stop = block_part(grad, units, coef_offsets, block, part)
+        for other in range(1, grads.shape[0]):
+            for i in range(start, stop):
+                grad[i] += grads[other, i]
 
 
 @njit(**_JIT)
@@ -125,39 +137,40 @@ def run_epoch_parts(
 ):
     """``run_epoch`` with every batch split in parts, for one or more workers.
 
-    ``parts`` is ``(count, biases, scratch)``. Each batch's rows are split in
-    ``count`` parts of ``part_rows(size, count)`` rows; a step takes three phases:
+    ``parts`` is ``(count, grads)``: each batch's rows are split in ``count``
+    parts of ``part_rows(size, count)`` rows, and ``grads`` (``count`` rows of at
+    least ``params.size`` entries) holds each part's gradient sums in its first
+    ``params.size`` entries; those of its first row are ``grad``, the gradient the
+    optimizer takes. A step takes three phases:
 
-    1. each part's forward and backward pass (``forward_backward``) writes the
-       part's rows of the work blocks (planned for the whole batch) and its
-       intercepts' sums into its row of ``biases`` (``count`` rows, unused:
-       the third phase sums the errors of the whole batch itself);
-    2. a barrier: every row's errors are in ``work``;
+    1. each part's forward and backward pass (``forward_backward``), which writes
+       the part's rows of the work blocks (planned for the whole batch), and its
+       gradient sums (``weight_gradient``) into its row of ``grads``;
+    2. a barrier: every part's sums are in ``grads``;
     3. over each of ``count`` parts of the parameters
-       (``_optimizers.block_part``), the gradient of those rows of every weight
-       matrix, summed over the whole batch (``weight_gradient``, with a row of
-       ``scratch``), finished (``finish_gradient``) and the optimizer step.
+       (``_optimizers.block_part``), the parts' sums added in the order of the
+       parts, the gradient finished (``finish_gradient``) and the optimizer step;
 
-    then the constraints, and a last barrier. No phase sums one part's numbers
-    into another's: the results depend on ``count``, which the problem fixes, and
-    on nothing else.
+    then the constraints, and a last barrier. Every sum is taken in an order that
+    ``count`` fixes, and ``count`` depends on the problem alone: the results do not
+    depend on the number of workers.
 
     ``team`` is ``(worker, n_workers, flags, shared)``. ``worker`` is -1 to do
     every part in this thread, or one of ``0 .. n_workers - 1`` to do parts
     ``worker, worker + n_workers, ...`` of each phase while other threads call
     this kernel with the other numbers and the same arrays (``n_workers <=
-    count``; ``scratch`` has a row per worker). They meet at ``_barrier.barrier``
-    on ``flags`` (``_barrier.flags_size(n_workers)`` zeros) and exchange each
-    part's sums through ``shared`` (float64, ``count * _barrier.STRIDE``
-    entries), added up in the order of the parts. Returns what ``run_epoch``
-    returns.
+    count``). They meet at ``_barrier.barrier`` on ``flags``
+    (``_barrier.flags_size(n_workers)`` zeros) and exchange each part's sums
+    through ``shared`` (float64, ``count * _barrier.STRIDE`` entries), added up in
+    the order of the parts. Returns what ``run_epoch`` returns.
     """
     order, n_samples, batch_size, rows, step, learning_rate = epoch
-    count, biases, scratch = parts
+    units, coef_offsets, _, _ = layers
+    count, grads = parts
     worker, n_workers, flags, shared = team
     first = max(worker, 0)
     stride = n_workers if worker >= 0 else 1
-    own = scratch[first]
+    first_bias = coef_offsets[-1]
     accumulated = 0.0
     meetings = 0
     for start in range(0, n_samples, batch_size):
@@ -169,6 +182,7 @@ def run_epoch_parts(
             high = min(low + chunk, stop)
             loss_sum = 0.0
             weight_sum = 0.0
+            sums = grads[part][: params.size]
             if high > low:
                 batch = (order, low, high, np.int64(low - start), rows, step)
                 loss_sum, weight_sum = forward_backward(
@@ -177,12 +191,15 @@ def run_epoch_parts(
                     targets,
                     batch,
                     params,
-                    biases[part],
+                    sums[first_bias:],
                     layers,
                     dropout,
                     workspace,
                     cfg,
                 )
+                weight_gradient(X, csr, batch, sums, layers, dropout, workspace, cfg)
+            else:
+                sums[:] = 0
             shared[part * STRIDE] = loss_sum
             shared[part * STRIDE + 1] = weight_sum
         if worker >= 0:
@@ -195,12 +212,9 @@ def run_epoch_parts(
             weight_sum += shared[part * STRIDE + 1]
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
-        batch = (order, start, stop, np.int64(0), rows, step)
         for part in range(first, count, stride):
             share = (np.int64(part), np.int64(count))
-            weight_gradient(
-                X, csr, batch, grad, layers, dropout, workspace, cfg, share, own
-            )
+            _add_parts(grad, grads, units, coef_offsets, share)
             shared[part * STRIDE + 2] = finish_gradient(
                 grad, params, layers, cfg, inverse, share
             )

@@ -157,21 +157,18 @@ def _sparse_product(
 
 @njit(**_JIT)
 def _sparse_transposed_product(
-    indptr, indices, data, rows, delta, G, low, n_in, perturbed, rate, key, base_index
+    indptr, indices, data, rows, delta, G, perturbed, rate, key, base_index
 ):
-    """``G = X[rows][:, low:low + len(G)].T @ delta`` for CSR ``X`` of ``n_in``
-    columns, with ``_sparse_product``'s factors."""
-    n_rows, n_out = G.shape
+    """``G = X[rows].T @ delta`` for CSR ``X``, with ``_sparse_product``'s factors."""
+    n_in, n_out = G.shape
     G[:] = 0.0
     for r in range(delta.shape[0]):
         row = rows[r]
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
-            if j < low or j >= low + n_rows:
-                continue
             v = _sparse_input(data, k, perturbed, rate, key, base_index + r * n_in + j)
             for h in range(n_out):
-                G[j - low, h] += v * delta[r, h]
+                G[j, h] += v * delta[r, h]
 
 
 @njit(**_JIT)
@@ -397,59 +394,28 @@ def forward_backward(
     return loss_sum, weight_sum
 
 
-@njit(**_JIT)
-def _copy_columns(A, low, high, S):
-    """``S = A[:, low:high]``: a column range as a contiguous matrix for the BLAS."""
-    for r in range(A.shape[0]):
-        for j in range(high - low):
-            S[r, j] = A[r, low + j]
-
-
-@njit(**_JIT)
-def _column_sums(delta, low, high, sums):
-    """``sums = delta[:, low:high].sum(axis=0)``, row after row as the backward
-    pass sums them."""
-    sums[:] = 0
-    for r in range(delta.shape[0]):
-        for h in range(high - low):
-            sums[h] += delta[r, low + h]
-
-
 # Inlined as forward_backward is, for the same reason.
 @njit(inline="always", **_JIT)
-def weight_gradient(
-    X, csr, batch, grad, layers, dropout, workspace, cfg, part, scratch
-):
-    """The weight matrices' ``A.T @ delta`` over a whole batch, from its errors.
+def weight_gradient(X, csr, batch, grad, layers, dropout, workspace, cfg):
+    """The weight matrices' ``A.T @ delta`` over some rows of a batch.
 
-    ``batch`` is ``forward_backward``'s for the whole batch (``offset`` 0), after
-    ``forward_backward`` left every row's outputs and errors in ``work``. ``part``
-    is None to write every weight matrix's sums into ``grad`` (the intercepts'
-    are ``forward_backward``'s), or ``(index, count)`` to write, of each weight
-    matrix and of the intercepts, the rows of that part
-    (``_optimizers.block_part``) and nothing else; ``scratch`` (a 1-D buffer of
-    the dtype of ``work``, of batch size times the most rows a part has of a
-    weight matrix) then holds the columns of a layer's outputs that the part's
-    rows need. The sums run over the whole batch in one product whatever the part:
-    a part changes which entries are written, not how any entry is computed.
+    ``batch`` is the ``forward_backward`` call's whose outputs and errors are in
+    ``work``: the sums run over its rows alone (rows ``offset`` onwards of the
+    work blocks), and go into each weight matrix's block of ``grad``; the
+    intercepts' sums are ``forward_backward``'s.
     """
-    order, start, stop, offset, rows, step = batch
-    units, coef_offsets, intercept_offsets, _ = layers
+    order, start, stop, offset, batch_rows, step = batch
+    units, coef_offsets, _, _ = layers
     work, work_offsets = workspace
     n_layers = units.shape[0]
     size = stop - start
     for layer in range(n_layers - 2, -1, -1):
         n_in = units[layer]
         n_out = units[layer + 1]
-        low, high = 0, n_in
-        if part is not None:
-            first, last = block_part(grad, units, coef_offsets, layer, part)
-            low = (first - coef_offsets[layer]) // n_out
-            high = (last - coef_offsets[layer]) // n_out
-        if high <= low:
-            continue
-        delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
-        G = matrix_view(grad, coef_offsets[layer] + low * n_out, high - low, n_out)
+        delta = matrix_view(
+            work, work_offsets[1, layer + 1] + offset * n_out, size, n_out
+        )
+        G = matrix_view(grad, coef_offsets[layer], n_in, n_out)
         if layer == 0 and csr is not None:
             indptr, indices, data = csr
             input_key = np.uint64(0)
@@ -459,42 +425,27 @@ def weight_gradient(
                 indptr,
                 indices,
                 data,
-                rows,
+                batch_rows[offset : offset + size],
                 delta,
                 G,
-                low,
-                n_in,
                 cfg.perturbed,
                 cfg.input_dropout,
                 input_key,
-                np.int64(0),
+                offset * n_in,
             )
             continue
         if layer == 0:
             if X is not None:
                 if work_offsets[0, 1] > work_offsets[0, 0]:
-                    A = matrix_view(work, work_offsets[0, 0], size, n_in)
+                    A = matrix_view(
+                        work, work_offsets[0, 0] + offset * n_in, size, n_in
+                    )
                 else:
                     A = X[start:stop]
+                np.dot(A.T, delta, G)
         else:
-            A = matrix_view(work, work_offsets[0, layer], size, n_in)
-        if part is None:
+            A = matrix_view(work, work_offsets[0, layer] + offset * n_in, size, n_in)
             np.dot(A.T, delta, G)
-        else:
-            S = matrix_view(scratch, 0, size, high - low)
-            _copy_columns(A, low, high, S)
-            np.dot(S.T, delta, G)
-    if part is not None:
-        # The intercepts of the part: column sums of each layer's errors.
-        first, last = block_part(grad, units, coef_offsets, n_layers - 1, part)
-        for layer in range(n_layers - 1):
-            n_out = units[layer + 1]
-            low = max(first, intercept_offsets[layer])
-            high = min(last, intercept_offsets[layer + 1])
-            if high > low:
-                delta = matrix_view(work, work_offsets[1, layer + 1], size, n_out)
-                base = intercept_offsets[layer]
-                _column_sums(delta, low - base, high - base, grad[low:high])
 
 
 # Inlined as forward_backward is, for the same reason.
@@ -555,7 +506,7 @@ def batch_objective_gradient(
     loss_sum, weight_sum = forward_backward(
         X, csr, targets, batch, params, biases, layers, dropout, workspace, cfg
     )
-    weight_gradient(X, csr, batch, grad, layers, dropout, workspace, cfg, None, None)
+    weight_gradient(X, csr, batch, grad, layers, dropout, workspace, cfg)
     # A batch whose samples all weigh zero has no data term (its loss and errors are
     # zero): it contributes the penalty alone, instead of 0 / 0.
     normalizer = weight_sum if weight_sum > 0.0 else 1.0

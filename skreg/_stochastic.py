@@ -271,12 +271,23 @@ def _stop_message(estimator, state):
     return msg + (" Learning rate too small." if adaptive else "") + " Stopping."
 
 
+_LINE = 64
+
+
+def _lines(size, dtype):
+    """``np.empty(size, dtype)`` starting on a cache line."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(size * dtype.itemsize + _LINE, dtype=np.uint8)
+    skip = -raw.ctypes.data % _LINE
+    return raw[skip : skip + size * dtype.itemsize].view(dtype)
+
+
 class _EpochKernel:
     """One fit's epoch kernel with its buffers, planned once: ``run`` an epoch.
 
     A fit whose batches are not tiny splits each in parts, which several threads
     share (``_epoch.run_epoch_parts`` on ``workers``); the parts share the
-    buffers planned for a whole batch, each worker with its scratch space.
+    work buffers planned for a whole batch, each with gradient sums of its own.
     """
 
     def __init__(self, estimator, data, params, layout, alphas, dropout, plan):
@@ -300,22 +311,17 @@ class _EpochKernel:
         offsets, size = layout.work_offsets(
             batch_size, gather and not sp.issparse(X), stored
         )
-        work = np.empty(size, dtype=X.dtype)
-        grad = np.empty(params.size, dtype=params.dtype)
+        work = _lines(size, X.dtype)
+        # Each part's gradient sums, the first part's in the gradient itself; the
+        # parts' rows start on cache lines of their own, as the work buffer does:
+        # two threads writing one line would pass it between their cores.
+        width = -(-params.size * params.dtype.itemsize // _LINE) * _LINE
+        grads = _lines(n_parts * width // params.dtype.itemsize, params.dtype)
+        grads = grads.reshape(n_parts, -1)
+        grad = grads[0, : params.size]
         self._rows = np.empty(batch_size, dtype=np.int64)
         threads = min(_parallel.available_threads(), n_parts)
-        if self.split:
-            # Each worker's columns of a layer's outputs, for the BLAS: a part
-            # has at most ceil(rows / parts) rows of a weight matrix.
-            widest = -(-int(np.max(layout.units[:-1])) // n_parts)
-            self._parts = (
-                n_parts,
-                np.empty(
-                    (n_parts, layout.n_params - int(layout.coef_offsets[-1])),
-                    dtype=X.dtype,
-                ),
-                np.empty((threads, batch_size * widest), dtype=X.dtype),
-            )
+        self._parts = (n_parts, grads)
         self.workers = EpochWorkers() if workers is None else workers
         self.workers.threads = threads
         self.workers.problem = (

@@ -14,7 +14,15 @@ from _reference import numpy_prox
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skreg._barrier import STRIDE, flags_size
-from skreg._epoch import MAX_PARTS, part_count, part_rows, run_epoch, run_epoch_parts
+from skreg._epoch import (
+    MAX_PARTS,
+    PART_ROWS,
+    SPLIT_WORK,
+    part_count,
+    part_rows,
+    run_epoch,
+    run_epoch_parts,
+)
 from skreg._optimizers import OPTIMIZERS
 
 # ---------------------------------------------------------------- run_epoch
@@ -215,11 +223,7 @@ def _run_parts(
     work, offsets = net.work(batch_size, gather)
     # NaN in the buffers: a part that read what no part wrote would show.
     work[:] = np.nan
-    grad = np.full(params.size, np.nan, dtype=params.dtype)
-    n_biases = params.size - int(net.layout.coef_offsets[-1])
-    biases = np.full((count, n_biases), np.nan, dtype=params.dtype)
-    widest = -(-int(np.max(net.layout.units[:-1])) // count)
-    scratch = np.full((workers, batch_size * widest), np.nan, dtype=params.dtype)
+    grads = np.full((count, params.size), np.nan, dtype=params.dtype)
     rows = np.empty(batch_size, dtype=np.int64)
     flags = np.zeros(flags_size(workers), dtype=np.int64)
     shared = np.zeros(count * STRIDE)
@@ -230,14 +234,14 @@ def _run_parts(
             (net.Y, net.sample_weight),
             (order, N_SAMPLES, batch_size, rows, 0, lr),
             params,
-            grad,
+            grads[0],
             *buffers,
             net.layout.layers(net.alphas),
             net.dropout,
             (work, offsets),
             net.cfg,
             constraints,
-            (count, biases, scratch),
+            (count, grads),
             (worker, workers, flags, shared),
         )
 
@@ -270,9 +274,14 @@ def test_part_rows_are_even_and_cover_the_batch(count):
 
 def test_part_count_depends_on_the_work_alone():
     assert part_count(200, 100) == 1
-    assert part_count(32, 1 << 20) == 1  # too few rows to split
-    assert part_count(64, 1 << 20) == 2
-    assert part_count(512, 1 << 20) == MAX_PARTS
+    assert part_count(32, SPLIT_WORK // 32) == 2
+    assert part_count(32, SPLIT_WORK // 32 - 1) == 1
+    assert part_count(512, 1 << 20) == 512 // PART_ROWS
+    assert part_count(1 << 16, 1 << 20) == MAX_PARTS
+    # Every part keeps PART_ROWS rows beyond two parts.
+    for b in range(2 * PART_ROWS, 20 * PART_ROWS, 37):
+        count = part_count(b, 1 << 20)
+        assert count == 2 or b // count >= PART_ROWS
     counts = [part_count(b, w) for b in (16, 64, 200, 512) for w in (10**3, 10**5)]
     assert all(1 <= c <= MAX_PARTS for c in counts)
     # More work never means fewer parts.

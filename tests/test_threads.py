@@ -32,9 +32,10 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
     # Layers wide enough that BLAS splits its work over threads, and batches large
     # enough that each is split in parts, computed by up to four threads or, when
     # Numba's or the BLAS's thread count is 1, by one.
-    X, y = make_classification(600, 40, n_informative=10, n_classes=3, random_state=0)
+    # The last batch, of 52 rows, splits in smaller parts.
+    X, y = make_classification(2100, 40, n_informative=10, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    assert _epoch.part_count(200, 40 * 256 + 256 * 128 + 128 * 3) >= 4
+    assert _epoch.part_count(1024, 40 * 256 + 256 * 128 + 128 * 3) >= 4
     workers = spy_on_workers(monkeypatch)
     fits = []
     for blas, numba_threads in [(1, 1), (2, 2), (2, 1), (1, 2), (3, 3), (4, 4)]:
@@ -45,7 +46,7 @@ def test_results_do_not_depend_on_the_thread_count(dtype, monkeypatch):
         with threadpool_limits(blas):
             clf = RegularizedMLPClassifier(
                 hidden_layer_sizes=(256, 128),
-                batch_size=200,
+                batch_size=1024,
                 max_iter=2,
                 dropout=0.1,
                 penalty="elasticnet",
