@@ -32,14 +32,17 @@ from threadpoolctl import threadpool_limits
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _epoch, _parallel
 
-# (rows, features, hidden, batch, dtype, task): the sweep's largest networks, and
-# a wide network on more rows, where scikit-learn's threaded BLAS does best.
+# (rows, features, hidden, batch, dtype, task): the sweep's largest networks, a
+# wide network on more rows, where scikit-learn's threaded BLAS does best, and
+# batches large enough to split in more than two parts.
 SHAPES = [
     (12000, 64, (256, 128), 512, "float64", "regress"),
     (6000, 160, (512, 256), 512, "float64", "classify"),
     (5000, 256, (512, 256), 256, "float32", "classify"),
     (4000, 256, (512,), 512, "float64", "regress"),
     (20000, 100, (512, 512), 200, "float64", "classify"),
+    (20000, 100, (512, 512), 1024, "float64", "classify"),
+    (40000, 64, (256, 128), 4096, "float32", "regress"),
 ]
 
 

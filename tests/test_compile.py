@@ -139,3 +139,52 @@ print("reassoc" in ir)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+_FIT_COUNTING_COMPILES = """
+import warnings
+import numpy as np
+from numba.core import event
+from sklearn.datasets import make_classification
+from skreg import RegularizedMLPClassifier
+
+compiles = []
+
+
+class Count(event.Listener):
+    def on_start(self, e):
+        compiles.append(e.data["dispatcher"].py_func.__qualname__)
+
+    def on_end(self, e):
+        pass
+
+
+X, y = make_classification(300, 20, n_informative=5, n_classes=3, random_state=0)
+event.register("numba:compile", Count())
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    # Batches split in parts, dropout, a prediction.
+    model = RegularizedMLPClassifier(
+        (64,), batch_size=150, dropout=0.1, max_iter=2, random_state=0
+    ).fit(X, y)
+    model.predict_proba(X)
+print(len(compiles), " ".join(sorted(set(compiles))))
+"""
+
+
+def test_a_second_process_loads_every_kernel_from_the_cache(tmp_path):
+    # The first process on an empty cache compiles; the next, with the same cache,
+    # compiles nothing: every kernel a fit and a prediction call is cached on disk.
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    counts = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", _FIT_COUNTING_COMPILES],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        counts.append(result.stdout.split(maxsplit=1))
+    assert int(counts[0][0]) > 0
+    assert counts[1] == ["0"], f"compiled again: {counts[1]}"
