@@ -362,3 +362,89 @@ def scaled_group_shrink(w, thresholds):
             break
     for j in range(n):
         w[j] = w.dtype.type(float(w[j]) * (r / (r + float(thresholds[j]))))
+
+
+# ---------------------------------------------------------------- non-convex
+# The minimax concave penalty (MCP) and the smoothly clipped absolute deviation
+# (SCAD) of a magnitude ``x >= 0`` at strength ``lam`` and concavity ``gamma``,
+# and their proximal operators with a step ``step``: the minimiser of
+# ``(x - w)**2 / 2 + step * penalty(x)``, unique when ``gamma > step``
+# (MCP) or ``gamma > 1 + step`` (SCAD), where the objective is strictly convex.
+# The group versions act on a row's norm, as the group lasso does.
+
+
+@njit(**_JIT)
+def mcp_value(x, lam, gamma):
+    """MCP of ``|x|``: ``lam*|x| - x**2/(2*gamma)`` up to ``gamma*lam``, then
+    ``gamma*lam**2/2``."""
+    a = abs(x)
+    if a <= gamma * lam:
+        return lam * a - a * a / (2.0 * gamma)
+    return 0.5 * gamma * lam * lam
+
+
+@njit(**_JIT)
+def scad_value(x, lam, gamma):
+    """SCAD of ``|x|``: ``lam*|x|`` up to ``lam``, a quadratic up to
+    ``gamma*lam``, then ``lam**2*(gamma+1)/2``."""
+    a = abs(x)
+    if a <= lam:
+        return lam * a
+    if a <= gamma * lam:
+        return (2.0 * gamma * lam * a - a * a - lam * lam) / (2.0 * (gamma - 1.0))
+    return 0.5 * lam * lam * (gamma + 1.0)
+
+
+@njit(**_JIT)
+def prox_mcp(w, lam, step, gamma):
+    """Firm thresholding: the proximal operator of ``step * MCP`` at ``w``.
+
+    0 up to ``step*lam``, then ``(|w| - step*lam) / (1 - step/gamma)`` with the
+    sign of ``w`` up to ``gamma*lam``, then ``w`` itself: weights beyond
+    ``gamma*lam`` are not shrunk at all. Needs ``gamma > step``.
+    """
+    a = abs(w)
+    if a <= step * lam:
+        return w - w
+    if a <= gamma * lam:
+        return np.sign(w) * (a - step * lam) / (1.0 - step / gamma)
+    return w
+
+
+@njit(**_JIT)
+def prox_scad(w, lam, step, gamma):
+    """The proximal operator of ``step * SCAD`` at ``w``: three pieces.
+
+    The soft threshold at ``step*lam`` up to ``(1 + step)*lam``; then
+    ``((gamma - 1)*|w| - step*gamma*lam) / (gamma - 1 - step)`` with the sign of
+    ``w`` up to ``gamma*lam``; then ``w``. Continuous; needs ``gamma > 1 + step``.
+    """
+    a = abs(w)
+    if a <= (1.0 + step) * lam:
+        return soft_threshold(w, step * lam)
+    if a <= gamma * lam:
+        return (
+            np.sign(w) * ((gamma - 1.0) * a - step * gamma * lam) / (gamma - 1.0 - step)
+        )
+    return w
+
+
+@njit(**_JIT)
+def group_prox_nonconvex(w, lam, step, gamma, scad):
+    """In place: the proximal operator of ``step * P(||w||_2)`` on the row ``w``,
+    with ``P`` the MCP (``scad`` False) or the SCAD.
+
+    The row keeps its direction and its norm ``r`` becomes ``prox(r)``, the
+    scalar operator's: 0 when ``r <= step*lam``, ``r`` itself beyond
+    ``gamma*lam``.
+    """
+    r = _norm(w)
+    if r == 0.0:
+        return
+    if scad:
+        shrunk = prox_scad(r, lam, step, gamma)
+    else:
+        shrunk = prox_mcp(r, lam, step, gamma)
+    factor = w.dtype.type(shrunk / r)
+    for j in range(w.shape[0]):
+        w[j] *= factor
