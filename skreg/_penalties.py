@@ -368,9 +368,12 @@ def scaled_group_shrink(w, thresholds):
 # The minimax concave penalty (MCP) and the smoothly clipped absolute deviation
 # (SCAD) of a magnitude ``x >= 0`` at strength ``lam`` and concavity ``gamma``,
 # and their proximal operators with a step ``step``: the minimiser of
-# ``(x - w)**2 / 2 + step * penalty(x)``, unique when ``gamma > step``
-# (MCP) or ``gamma > 1 + step`` (SCAD), where the objective is strictly convex.
-# The group versions act on a row's norm, as the group lasso does.
+# ``(x - w)**2 / 2 + step * penalty(x)``. Where ``gamma > step`` (MCP) or
+# ``gamma > 1 + step`` (SCAD) that objective is strictly convex and the operators
+# have their textbook closed forms; with larger steps (Adam's steps can be large
+# for coordinates whose gradients were small) it is not, and the operators return
+# its global minimiser, found among the few points where a piece of it can have
+# its minimum. The group versions act on a row's norm, as the group lasso does.
 
 
 @njit(**_JIT)
@@ -397,13 +400,17 @@ def scad_value(x, lam, gamma):
 
 @njit(**_JIT)
 def prox_mcp(w, lam, step, gamma):
-    """Firm thresholding: the proximal operator of ``step * MCP`` at ``w``.
+    """The proximal operator of ``step * MCP`` at ``w``.
 
-    0 up to ``step*lam``, then ``(|w| - step*lam) / (1 - step/gamma)`` with the
-    sign of ``w`` up to ``gamma*lam``, then ``w`` itself: weights beyond
-    ``gamma*lam`` are not shrunk at all. Needs ``gamma > step``.
+    For ``gamma > step``, firm thresholding: 0 up to ``step*lam``, then
+    ``(|w| - step*lam) / (1 - step/gamma)`` with the sign of ``w`` up to
+    ``gamma*lam``, then ``w`` itself: weights beyond ``gamma*lam`` are not shrunk
+    at all. For ``gamma <= step``, hard thresholding at ``lam*sqrt(step*gamma)``
+    (0 at the threshold itself).
     """
     a = abs(w)
+    if gamma <= step:
+        return w if a > lam * np.sqrt(step * gamma) else w - w
     if a <= step * lam:
         return w - w
     if a <= gamma * lam:
@@ -412,21 +419,41 @@ def prox_mcp(w, lam, step, gamma):
 
 
 @njit(**_JIT)
-def prox_scad(w, lam, step, gamma):
-    """The proximal operator of ``step * SCAD`` at ``w``: three pieces.
+def _scad_objective(x, a, lam, step, gamma):
+    return 0.5 * (x - a) ** 2 + step * scad_value(x, lam, gamma)
 
-    The soft threshold at ``step*lam`` up to ``(1 + step)*lam``; then
-    ``((gamma - 1)*|w| - step*gamma*lam) / (gamma - 1 - step)`` with the sign of
-    ``w`` up to ``gamma*lam``; then ``w``. Continuous; needs ``gamma > 1 + step``.
+
+@njit(**_JIT)
+def prox_scad(w, lam, step, gamma):
+    """The proximal operator of ``step * SCAD`` at ``w`` (``gamma > 1``).
+
+    For ``gamma > 1 + step``, three pieces: the soft threshold at ``step*lam``
+    up to ``(1 + step)*lam``; then ``((gamma - 1)*|w| - step*gamma*lam) /
+    (gamma - 1 - step)`` with the sign of ``w`` up to ``gamma*lam``; then ``w``.
+    For larger steps the middle piece of the objective is concave: the minimiser
+    is the best of the soft threshold clipped to ``[0, lam]``, ``gamma*lam`` and
+    ``max(|w|, gamma*lam)`` (the smaller magnitude on a tie).
     """
     a = abs(w)
-    if a <= (1.0 + step) * lam:
-        return soft_threshold(w, step * lam)
-    if a <= gamma * lam:
-        return (
-            np.sign(w) * ((gamma - 1.0) * a - step * gamma * lam) / (gamma - 1.0 - step)
-        )
-    return w
+    if gamma > 1.0 + step:
+        if a <= (1.0 + step) * lam:
+            return soft_threshold(w, step * lam)
+        if a <= gamma * lam:
+            return (
+                np.sign(w)
+                * ((gamma - 1.0) * a - step * gamma * lam)
+                / (gamma - 1.0 - step)
+            )
+        return w
+    best = min(max(a - step * lam, 0.0), lam)
+    lowest = _scad_objective(best, a, lam, step, gamma)
+    for x in (gamma * lam, max(a, gamma * lam)):
+        f = _scad_objective(x, a, lam, step, gamma)
+        if f < lowest:
+            best, lowest = x, f
+    if best == a:
+        return w
+    return np.sign(w) * best
 
 
 @njit(**_JIT)
@@ -435,8 +462,8 @@ def group_prox_nonconvex(w, lam, step, gamma, scad):
     with ``P`` the MCP (``scad`` False) or the SCAD.
 
     The row keeps its direction and its norm ``r`` becomes ``prox(r)``, the
-    scalar operator's: 0 when ``r <= step*lam``, ``r`` itself beyond
-    ``gamma*lam``.
+    scalar operator's: 0 when ``r <= step*lam`` (or below the hard threshold),
+    ``r`` itself beyond ``gamma*lam``.
     """
     r = _norm(w)
     if r == 0.0:

@@ -178,3 +178,35 @@ def test_group_prox_shrinks_the_norm_by_the_scalar_operator(
         np.testing.assert_allclose(
             out / expected_norm, w / r, rtol=10 * tol, atol=10 * tol
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    w=finite,
+    lam=strength,
+    step=st.floats(0.05, 50),
+    gamma_share=st.floats(0.05, 1.0),
+    scad=st.booleans(),
+)
+def test_with_large_steps_prox_is_the_global_minimiser(w, lam, step, gamma_share, scad):
+    # Steps at or beyond the concavity, where the objective is not convex: no
+    # point of a fine grid over [min(0, w), max(0, w)] does better.
+    gamma = 1.0 + gamma_share * step if scad else gamma_share * step
+    x = _prox(scad)(w, lam, step, gamma)
+    value = _penalty(scad)
+
+    def objective(v):
+        return (v - w) ** 2 / 2 + step * value(v, lam, gamma)
+
+    grid = np.linspace(min(0.0, w), max(0.0, w), 4001)
+    grid_best = min(objective(v) for v in grid)
+    assert objective(x) <= grid_best + 1e-9 * (1 + w**2)
+    assert x * w >= 0 and abs(x) <= abs(w)
+
+
+def test_large_step_mcp_is_hard_thresholding():
+    lam, step, gamma = 1.0, 4.0, 1.0
+    threshold = lam * np.sqrt(step * gamma)
+    assert prox_mcp(threshold, lam, step, gamma) == 0.0
+    assert prox_mcp(threshold + 1e-9, lam, step, gamma) == threshold + 1e-9
+    assert prox_mcp(-3.0, lam, step, gamma) == -3.0
