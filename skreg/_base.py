@@ -236,7 +236,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # Training never depends on the BLAS's threads: its products run on one
         # thread each, and a fit's own threads share the work in a fixed way.
         young, blas = collecting_young_while_compiling(), one_blas_thread()
-        # The fit's second thread, if it starts one; ended here whatever happens.
+        # The fit's helper threads, if it starts any; ended here whatever happens.
         workers = EpochWorkers()
         try:
             with young, blas:

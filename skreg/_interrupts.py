@@ -2,7 +2,7 @@
 
 Python runs a signal's handler, and so raises ``KeyboardInterrupt``, between almost
 any two steps of the main thread. A few sequences must not stop half-way: handing
-an epoch to a second thread and taking it back (a thread left at a barrier spins
+an epoch to helper threads and taking it back (a thread left at a barrier spins
 forever), a save of the last completed epoch (a half-saved model is mislabelled),
 the process-wide settings a fit changes and restores. Within ``deferred_interrupts``
 a SIGINT is only recorded; when the outermost section ends, the handler from before

@@ -1,7 +1,7 @@
 """Estimators on many threads: results never depend on the threads at hand.
 
 A fit's weights and a prediction are bitwise the same for any Numba and BLAS
-thread counts, in the two-thread epochs, and while other threads fit.
+thread counts, in epochs on several threads, and while other threads fit.
 """
 
 import threading
