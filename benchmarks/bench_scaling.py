@@ -25,12 +25,11 @@ import time
 import warnings
 
 import numpy as np
-from bench_sweep import ALPHA, _data
+from bench_sweep import ALPHA, _data, estimators
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _epoch, _parallel
+from skreg import _epoch, _parallel
 
 # (rows, features, hidden, batch, dtype, task): the sweep's largest networks, a
 # wide network on more rows, where scikit-learn's threaded BLAS does best, and
@@ -70,18 +69,7 @@ def _weights(model):
 def run_shape(shape, thread_counts, repeats, epochs):
     rows, features, hidden, batch, dtype, task = shape
     X, y = _data(rows, features, dtype, task)
-    common = dict(
-        hidden_layer_sizes=hidden,
-        batch_size=batch,
-        max_iter=epochs,
-        tol=0,
-        n_iter_no_change=epochs + 1,
-        learning_rate_init=1e-3,
-        random_state=0,
-    )
-    classify = task == "classify"
-    SK = MLPClassifier if classify else MLPRegressor
-    SR = RegularizedMLPClassifier if classify else RegularizedMLPRegressor
+    common, SK, SR = estimators(shape, epochs)
     _fit(SR(**{**common, "max_iter": 1}), X[: 2 * batch], y[: 2 * batch])
     runs = {("sklearn", None): [], ("sklearn", 1): [], ("default", None): []}
     runs.update({("skreg", t): [] for t in thread_counts})

@@ -107,10 +107,9 @@ def _seconds(model, X, y, epochs, threads=None):
     return (time.perf_counter() - start) / epochs, float(model.loss_)
 
 
-def run_shape(shape, repeats):
+def estimators(shape, epochs):
+    """The parameters both tools share for ``shape``, and the two classes."""
     rows, features, hidden, batch, dtype, task = shape
-    X, y = _data(rows, features, dtype, task)
-    epochs = _epochs(rows, features, hidden)
     common = dict(
         hidden_layer_sizes=hidden,
         batch_size=batch,
@@ -120,9 +119,16 @@ def run_shape(shape, repeats):
         learning_rate_init=1e-3,
         random_state=0,
     )
-    classify = task == "classify"
-    SK = MLPClassifier if classify else MLPRegressor
-    SR = RegularizedMLPClassifier if classify else RegularizedMLPRegressor
+    if task == "classify":
+        return common, MLPClassifier, RegularizedMLPClassifier
+    return common, MLPRegressor, RegularizedMLPRegressor
+
+
+def run_shape(shape, repeats):
+    rows, features, hidden, batch, dtype, task = shape
+    X, y = _data(rows, features, dtype, task)
+    epochs = _epochs(rows, features, hidden)
+    common, SK, SR = estimators(shape, epochs)
     # The first fit of a configuration loads or compiles its kernels.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
