@@ -35,9 +35,9 @@ from ._state import restore_state
 
 # The network fitted when ``estimator=None``: one small hidden layer is enough
 # to rank the inputs, and the group lasso removes a feature's whole row at once.
-# A rate ten times Adam's default lets each short point of the path move the
-# rows it has to remove (with 1e-3, rows shrank by only a few percent per point
-# and the ranking followed the initial weights).
+# A rate ten times Adam's default, since each point of the path runs only a
+# few epochs: on a 30-feature problem with 5 informative ones, it put all 5 on
+# top in four seeds out of four, against one out of four with 1e-3.
 _DEFAULT_ESTIMATOR_PARAMS = dict(
     hidden_layer_sizes=(32,),
     penalty="group_lasso",
@@ -214,7 +214,8 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     threshold : float, default=0.6
         With resamples and ``n_features_to_select="auto"``: the selection
-        probability a feature must reach at some alpha of the grid to be kept.
+        probability a feature must reach at some alpha of the stability region
+        (see Notes) to be kept.
         Meinshausen and Bühlmann recommend values in [0.6, 0.9].
 
     cv : int, cross-validation generator or iterable, default=5
@@ -249,17 +250,17 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     n_features_to_select_ : int
         The number of features kept.
 
-    support_ : ndarray of shape (n_features_in_,), dtype=bool
+    support_ : ndarray of shape (`n_features_in_`,), dtype=bool
         The mask of the kept features.
 
-    scores_ : ndarray of shape (n_features_in_,)
+    scores_ : ndarray of shape (`n_features_in_`,)
         The score each feature is ranked by. Without resamples, the strongest
         alpha of the grid at which the feature is active on the path (0 if it
         never is); with resamples, its largest selection probability over the
         stability region, the alphas from ``path_.alphas[0]`` down to
         ``stability_alpha_``.
 
-    ranking_ : ndarray of shape (n_features_in_,), dtype=int
+    ranking_ : ndarray of shape (`n_features_in_`,), dtype=int
         The rank of each feature, 1 for the best, all distinct: by ``scores_``,
         and among equal scores by the path's ranking (with resamples), or by the
         norm of the feature's row of ``coefs_[0]`` at the weakest alpha (on the
@@ -271,18 +272,18 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
         alphas : ndarray of shape (n_alphas,)
             The grid, decreasing.
-        active : ndarray of shape (n_alphas, n_features_in_), dtype=bool
+        active : ndarray of shape (n_alphas, `n_features_in_`), dtype=bool
             Whether each feature's row of ``coefs_[0]`` is nonzero.
-        norms : ndarray of shape (n_alphas, n_features_in_)
+        norms : ndarray of shape (n_alphas, `n_features_in_`)
             The L2 norm of each feature's row of ``coefs_[0]``.
         n_active : ndarray of shape (n_alphas,)
             The number of active features.
-        scores : ndarray of shape (n_features_in_,)
+        scores : ndarray of shape (`n_features_in_`,)
             The strongest alpha at which each feature is active, 0 if never.
-        ranking : ndarray of shape (n_features_in_,)
+        ranking : ndarray of shape (`n_features_in_`,)
             The ranking of the path (``ranking_`` without resamples).
 
-    selection_probabilities_ : ndarray of shape (n_alphas, n_features_in_)
+    selection_probabilities_ : ndarray of shape (n_alphas, `n_features_in_`)
         Only with resamples: at each alpha of ``path_.alphas``, the fraction of
         the resamples' paths in which each feature is active.
 
@@ -315,9 +316,9 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     weakest alpha to the strongest (see :func:`regularization_path`), so a
     feature, once removed, rarely comes back, and the score is the alpha at
     which the penalty removed it. Ranking the features by the penalty that
-    removes them follows LassoNet (Lemhadri et al. 2021).
+    removes them follows LassoNet (Lemhadri et al. 2021) [2]_.
 
-    Stability selection (Meinshausen and Bühlmann 2010) fits a path, on the
+    Stability selection (Meinshausen and Bühlmann 2010) [1]_ fits a path, on the
     grid of the full data, on each of ``n_resamples`` random halves of the
     rows, drawn without replacement (stratified for a classification target,
     with at least one row of each class). A feature's selection probability at
