@@ -31,12 +31,24 @@ from ._layout import Layout, TrainConfig
 from ._losses import LOSSES, OUT_ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._parallel import EpochWorkers, one_blas_thread
-from ._penalties import PENALTIES, group_marker, penalty_code
+from ._penalties import (
+    ALL_PENALTIES,
+    check_gamma,
+    group_marker,
+    nonconvex_marker,
+    penalty_code,
+)
 from ._prediction import predict_output
 from ._pruning import prune_network
 from ._state import check_state, restore_state
 from ._stochastic import fit_stochastic
-from ._validation import check_hidden_sizes, check_layer_options, fit_sample_weight
+from ._validation import (
+    check_feature_groups,
+    check_first_layer,
+    check_hidden_sizes,
+    check_layer_options,
+    fit_sample_weight,
+)
 from ._version import __version__
 
 try:  # scikit-learn 1.9 added the callback API; before it, fits take no callbacks
@@ -101,13 +113,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "penalty": [StrOptions(set(PENALTIES)), None],
+        "penalty": [StrOptions(set(ALL_PENALTIES)), None],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "noise_std": [Interval(Real, 0, None, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "feature_groups": ["array-like", None],
+        "penalty_factor": ["array-like", None],
     }
 
     @abstractmethod
@@ -145,6 +160,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         noise_std,
         max_norm,
         weight_decay,
+        gamma,
+        feature_groups,
+        penalty_factor,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -177,6 +195,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         self.noise_std = noise_std
         self.max_norm = max_norm
         self.weight_decay = weight_decay
+        self.gamma = gamma
+        self.feature_groups = feature_groups
+        self.penalty_factor = penalty_factor
 
     # ------------------------------------------------------------------ options
 
@@ -275,6 +296,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             # edited model may not fit together.
             check_state(self)
         X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        # Before any state changes: they depend on the penalty and the features.
+        check_gamma(self.penalty, self.gamma)
+        check_first_layer(self, X.shape[1])
         if not first_pass and X.dtype != self.coefs_[0].dtype:
             # As scikit-learn's MLP: the weights keep the dtype of the first fit.
             X = X.astype(self.coefs_[0].dtype)
@@ -382,7 +406,21 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             seed=int(seed),
             eps=float(np.finfo(dtype).eps),
             noise_std=float(self.noise_std),
+            gamma=check_gamma(self.penalty, self.gamma),
+            nonconvex=nonconvex_marker(penalty_code(self.penalty)),
+            first=self._first_layer(dtype),
         )
+
+    def _first_layer(self, dtype):
+        """The kernels' ``first``: the first layer's factors and groups, or None."""
+        n_features, n_out = self.coefs_[0].shape
+        checked = check_first_layer(self, n_features)
+        if checked is None:
+            return None
+        factors, starts, members, group_factors = checked
+        largest = int(np.max(np.diff(starts)))
+        scratch = np.empty(2 * largest * n_out, dtype=dtype)
+        return factors, starts, members, group_factors, scratch
 
     def _kernel_dropout(self, dropout):
         """The hidden dropout rates, or None when a step draws no random numbers.
@@ -487,11 +525,17 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
     def feature_importances_(self):
         """Per input feature, the L2 norm of its row of ``coefs_[0]``, summing to 1.
 
-        All zeros when every row is zero. Used by
+        With ``feature_groups``, each feature takes the norm of its group's rows
+        together, equal within a group. All zeros when every row is zero. Used by
         :class:`~sklearn.feature_selection.SelectFromModel`.
         """
         check_is_fitted(self)
         norms = np.linalg.norm(self.coefs_[0].astype(np.float64), axis=1)
+        if self.feature_groups is not None:
+            # Each column gets its group's norm: a group enters or leaves whole.
+            _, _, group_of = check_feature_groups(self.feature_groups, norms.size)
+            group_norms = np.sqrt(np.bincount(group_of, weights=norms**2))
+            norms = group_norms[group_of]
         total = norms.sum()
         return norms / total if total > 0 else norms
 

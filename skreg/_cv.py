@@ -369,6 +369,9 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         noise_std=0.0,
         max_norm=None,
         weight_decay=0.0,
+        gamma=None,
+        feature_groups=None,
+        penalty_factor=None,
         class_weight=None,
         alphas=10,
         eps=1e-3,
@@ -408,6 +411,9 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         self.noise_std = noise_std
         self.max_norm = max_norm
         self.weight_decay = weight_decay
+        self.gamma = gamma
+        self.feature_groups = feature_groups
+        self.penalty_factor = penalty_factor
         self.class_weight = class_weight
         self.alphas = alphas
         self.eps = eps
@@ -474,6 +480,9 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         noise_std=0.0,
         max_norm=None,
         weight_decay=0.0,
+        gamma=None,
+        feature_groups=None,
+        penalty_factor=None,
         alphas=10,
         eps=1e-3,
         path_max_iter=10,
@@ -513,6 +522,9 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         self.noise_std = noise_std
         self.max_norm = max_norm
         self.weight_decay = weight_decay
+        self.gamma = gamma
+        self.feature_groups = feature_groups
+        self.penalty_factor = penalty_factor
         self.alphas = alphas
         self.eps = eps
         self.path_max_iter = path_max_iter

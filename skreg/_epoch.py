@@ -12,8 +12,19 @@ from numba import njit
 
 from ._barrier import STRIDE, barrier
 from ._compile import JIT as _JIT
-from ._gradient import finish_gradient, forward_backward, weight_gradient
-from ._optimizers import adam_step, block_part, constrain_weights, sgd_step
+from ._gradient import (
+    finish_gradient,
+    first_penalty,
+    forward_backward,
+    weight_gradient,
+)
+from ._optimizers import (
+    adam_step,
+    block_part,
+    constrain_weights,
+    first_layer_step,
+    sgd_step,
+)
 
 # A batch of at least ``SPLIT_WORK`` multiply-adds in its products (rows times
 # the number of weights) is split in two parts, and in more, up to
@@ -95,8 +106,10 @@ def run_epoch(
         accumulated += objective * (stop - start)
         if velocity is not None:
             sgd_step(params, grad, velocity, learning_rate, layers, cfg, None)
+            first_layer_step(params, None, learning_rate, layers, cfg)
         if moments is not None:
-            adam_step(params, grad, moments, step, layers, cfg, None)
+            lr = adam_step(params, grad, moments, step, layers, cfg, None)
+            first_layer_step(params, moments[1], lr, layers, cfg)
         if constraints is not None:
             max_norm, weight_decay = constraints
             rate = learning_rate if moments is None else cfg.learning_rate_init
@@ -115,6 +128,12 @@ def _add_parts(grad, grads, units, coef_offsets, part):
         for other in range(1, grads.shape[0]):
             for i in range(start, stop):
                 grad[i] += grads[other, i]
+
+
+@njit(**_JIT)
+def has_first_layer(first):
+    """Whether the first layer has factors or groups (``cfg.first``)."""
+    return first is not None
 
 
 @njit(**_JIT)
@@ -202,6 +221,10 @@ def run_epoch_parts(
                 sums[:] = 0
             shared[part * STRIDE] = loss_sum
             shared[part * STRIDE + 1] = weight_sum
+            # The first layer's penalty with factors or groups spans the parts:
+            # taken whole here, before any part steps.
+            if part == 0:
+                shared[3] = first_penalty(params, layers, cfg)
         if worker >= 0:
             meetings += 1
             barrier(flags, worker, meetings, n_workers)
@@ -212,6 +235,7 @@ def run_epoch_parts(
             weight_sum += shared[part * STRIDE + 1]
         normalizer = weight_sum if weight_sum > 0.0 else 1.0
         inverse = params.dtype.type(1.0 / normalizer)
+        lr = learning_rate
         for part in range(first, count, stride):
             share = (np.int64(part), np.int64(count))
             _add_parts(grad, grads, units, coef_offsets, share)
@@ -221,21 +245,29 @@ def run_epoch_parts(
             if velocity is not None:
                 sgd_step(params, grad, velocity, learning_rate, layers, cfg, share)
             if moments is not None:
-                adam_step(params, grad, moments, step, layers, cfg, share)
-        if constraints is not None:
-            # A unit's norm spans every part's rows: one worker takes this step
-            # once all have updated their parts.
+                lr = adam_step(params, grad, moments, step, layers, cfg, share)
+        if constraints is not None or has_first_layer(cfg.first):
+            # A unit's norm, and a group of features, span every part's rows:
+            # one worker takes these steps once all have updated their parts
+            # (worker 0 took part 0, so it has Adam's rate).
             if worker >= 0:
                 meetings += 1
                 barrier(flags, worker, meetings, n_workers)
             if worker <= 0:
-                max_norm, weight_decay = constraints
-                rate = learning_rate if moments is None else cfg.learning_rate_init
-                constrain_weights(params, layers, max_norm, rate * weight_decay, grad)
+                if moments is not None:
+                    first_layer_step(params, moments[1], lr, layers, cfg)
+                else:
+                    first_layer_step(params, None, learning_rate, layers, cfg)
+                if constraints is not None:
+                    max_norm, weight_decay = constraints
+                    rate = learning_rate if moments is None else cfg.learning_rate_init
+                    constrain_weights(
+                        params, layers, max_norm, rate * weight_decay, grad
+                    )
         if worker >= 0:
             meetings += 1
             barrier(flags, worker, meetings, n_workers)
-        penalty = 0.0
+        penalty = shared[3]
         for part in range(count):
             penalty += shared[part * STRIDE + 2]
         objective = loss_sum / normalizer + penalty

@@ -24,7 +24,16 @@ from ._forward import activate
 from ._losses import loss_and_delta
 from ._math import matrix_view
 from ._optimizers import block_part
-from ._penalties import group_norms, group_share, l2_share, value_from_sums
+from ._penalties import (
+    first_layer_open,
+    first_layer_smooth_gradient,
+    first_layer_value,
+    group_norms,
+    group_share,
+    l2_share,
+    nonconvex_value,
+    value_from_sums,
+)
 from ._penalties import value as penalty_value
 from ._random import dropout_factor, normal, stream_key
 
@@ -475,14 +484,27 @@ def finish_gradient(grad, params, layers, cfg, inverse, part):
             start, stop = block_part(params, units, coef_offsets, layer, part)
         g = grad[start:stop]
         w = params[start:stop]
+        n_out = units[layer + 1]
+        if layer == 0 and first_layer_open(0, cfg.first) == 0.0:
+            # Each feature's factor weighs its row; the value is the whole
+            # matrix's, which one part adds (run_epoch_parts).
+            row = (start - coef_offsets[0]) // n_out
+            first_layer_smooth_gradient(
+                g, inverse, w, alphas[0] * l2, n_out, row, cfg.first
+            )
+            if part is None:
+                penalty += first_penalty(params, layers, cfg)
+            continue
         squares, absolutes = _scale_add(g, inverse, w, cast(alphas[layer] * l2))
+        W = matrix_view(params, start, (stop - start) // n_out, n_out)
         groups = 0.0
         if group > 0.0:
-            n_out = units[layer + 1]
-            W = matrix_view(params, start, (stop - start) // n_out, n_out)
             groups = _group_norms(W, cfg.grouped)
         penalty += value_from_sums(
             squares, absolutes, groups, alphas[layer], cfg.penalty, cfg.l1_ratio
+        )
+        penalty += nonconvex_value(
+            W, alphas[layer], cfg.penalty, cfg.gamma, cfg.nonconvex
         )
     if part is None:
         start, stop = coef_offsets[n_matrices], grad.size
@@ -523,6 +545,29 @@ def total_penalty(params, layers, cfg):
     units, coef_offsets, _, alphas = layers
     total = 0.0
     for layer in range(coef_offsets.shape[0] - 1):
+        if layer == 0 and first_layer_open(0, cfg.first) == 0.0:
+            total += first_penalty(params, layers, cfg)
+            continue
         W = matrix_view(params, coef_offsets[layer], units[layer], units[layer + 1])
         total += penalty_value(W, alphas[layer], cfg.penalty, cfg.l1_ratio)
+        total += nonconvex_value(
+            W, alphas[layer], cfg.penalty, cfg.gamma, cfg.nonconvex
+        )
     return total
+
+
+@njit(**_JIT)
+def first_penalty(params, layers, cfg):
+    """The first weight matrix's penalty with its factors and groups
+    (``cfg.first``; 0 without them)."""
+    return _first_penalty(params, layers, cfg, cfg.first)
+
+
+# ``first`` is an argument, so that Numba prunes the code when it is None.
+@njit(**_JIT)
+def _first_penalty(params, layers, cfg, first):
+    if first is None:
+        return 0.0
+    units, _, _, alphas = layers
+    W = matrix_view(params, 0, units[0], units[1])
+    return first_layer_value(W, alphas[0], cfg.penalty, cfg.l1_ratio, cfg.gamma, first)

@@ -31,8 +31,11 @@ TrainConfig = namedtuple(
         "seed",  # key of the dropout / noise streams
         "eps",  # machine epsilon of the training dtype
         "noise_std",  # Gaussian input noise
+        "gamma",  # concavity of MCP and SCAD
+        "nonconvex",  # _penalties.nonconvex_marker(penalty): None or True
+        "first",  # the first layer's factors and groups, see _penalties
     ],
-    defaults=(0.0,),
+    defaults=(0.0, 3.0, None, None),
 )
 
 

@@ -128,6 +128,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         noise_std=0.0,
         max_norm=None,
         weight_decay=0.0,
+        gamma=None,
+        feature_groups=None,
+        penalty_factor=None,
         class_weight=None,
     ):
         super().__init__(
@@ -162,6 +165,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             noise_std=noise_std,
             max_norm=max_norm,
             weight_decay=weight_decay,
+            gamma=gamma,
+            feature_groups=feature_groups,
+            penalty_factor=penalty_factor,
         )
         self.class_weight = class_weight
 
@@ -444,6 +450,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         noise_std=0.0,
         max_norm=None,
         weight_decay=0.0,
+        gamma=None,
+        feature_groups=None,
+        penalty_factor=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -477,6 +486,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
             noise_std=noise_std,
             max_norm=max_norm,
             weight_decay=weight_decay,
+            gamma=gamma,
+            feature_groups=feature_groups,
+            penalty_factor=penalty_factor,
         )
 
     def _loss_name(self):

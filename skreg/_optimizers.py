@@ -23,7 +23,10 @@ from numba import njit
 from ._compile import JIT as _JIT
 from ._penalties import (
     coordinate_threshold,
+    first_layer_open,
     prox_coordinate,
+    prox_first_layer,
+    prox_nonconvex,
     prox_rows,
     prox_rows_adam,
 )
@@ -99,7 +102,10 @@ def sgd_step(params, grad, velocity, lr, layers, cfg, part):
             start, stop = _block_bounds(params, coef_offsets, block)
         else:
             start, stop = block_part(params, units, coef_offsets, block, part)
+        # The first layer's steps wait for prox_first_layer when it has factors
+        # or groups.
         weights = block + 1 < coef_offsets.shape[0]
+        weights = weights and first_layer_open(block, cfg.first) > 0.0
         threshold = 0.0
         if weights:
             threshold = coordinate_threshold(
@@ -123,6 +129,18 @@ def sgd_step(params, grad, velocity, lr, layers, cfg, part):
                 cfg.penalty,
                 cfg.l1_ratio,
                 cfg.grouped,
+            )
+            prox_nonconvex(
+                params[start:stop],
+                None,
+                None,
+                units[block + 1],
+                lr,
+                0.0,
+                alphas[block],
+                cfg.penalty,
+                cfg.gamma,
+                cfg.nonconvex,
             )
 
 
@@ -164,6 +182,7 @@ def adam_step(params, grad, moments, t, layers, cfg, part):
         else:
             start, stop = block_part(params, units, coef_offsets, block, part)
         weights = block + 1 < coef_offsets.shape[0]
+        weights = weights and first_layer_open(block, cfg.first) > 0.0
         # The threshold per unit step: each coordinate's loop scales it by its step.
         threshold = 0.0
         if weights:
@@ -196,7 +215,47 @@ def adam_step(params, grad, moments, t, layers, cfg, part):
                 cfg.l1_ratio,
                 cfg.grouped,
             )
+            prox_nonconvex(
+                params[start:stop],
+                second[start:stop],
+                grad[start:stop],
+                units[block + 1],
+                lr,
+                epsilon,
+                alphas[block],
+                cfg.penalty,
+                cfg.gamma,
+                cfg.nonconvex,
+            )
     return lr
+
+
+@njit(**_JIT)
+def first_layer_step(params, second, lr, layers, cfg):
+    """The penalty's proximal steps on the first weight matrix, when it has
+    factors or groups (``cfg.first``), after an optimizer step on every part.
+
+    ``second`` is None after SGD, whose step was ``lr``, or Adam's second
+    moments after Adam, whose ``lr`` is the bias-corrected rate ``adam_step``
+    returned.
+    """
+    _first_layer_step(params, second, lr, layers, cfg, cfg.first)
+
+
+# ``first`` is an argument, so that Numba prunes the code when it is None.
+@njit(**_JIT)
+def _first_layer_step(params, second, lr, layers, cfg, first):
+    if first is None:
+        return
+    units, coef_offsets, _, alphas = layers
+    shape = (units[0], units[1])
+    W = params[: coef_offsets[1]].reshape(shape)
+    alpha, code, rho, gamma = alphas[0], cfg.penalty, cfg.l1_ratio, cfg.gamma
+    if second is None:
+        prox_first_layer(W, None, lr, 0.0, alpha, code, rho, gamma, first)
+    else:
+        V = second[: coef_offsets[1]].reshape(shape)
+        prox_first_layer(W, V, lr, cfg.epsilon, alpha, code, rho, gamma, first)
 
 
 def invscaling_rate(learning_rate_init, power_t, time_step):

@@ -20,7 +20,8 @@ from sklearn.utils._param_validation import (
 
 from ._full_batch import initial_gradient, mean_loss, penalty_value
 from ._mlp import RegularizedMLPClassifier, RegularizedMLPRegressor
-from ._penalties import PENALTIES, alpha_max
+from ._penalties import ALL_PENALTIES, alpha_max
+from ._validation import check_first_layer
 
 
 def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
@@ -28,11 +29,25 @@ def _alpha_max(estimator, X, y, sample_weight, l1_ratios):
     whole network off at the initial weights (``_penalties.alpha_max``), for the
     ``l1_ratio`` that needs the largest."""
     gradients = initial_gradient(estimator, X, y, sample_weight)
-    l1_scale = max(float(np.max(np.abs(g))) for g in gradients)
-    group_scale = max(
-        float(np.max(np.linalg.norm(g, axis=1)) / np.sqrt(g.shape[1]))
-        for g in gradients
-    )
+    l1_scales = [np.abs(g) for g in gradients]
+    group_scales = [np.linalg.norm(g, axis=1) / np.sqrt(g.shape[1]) for g in gradients]
+    first = check_first_layer(estimator, gradients[0].shape[0])
+    if first is not None:
+        # A factor f makes the first layer's thresholds f times larger; a group
+        # of k rows has the norm of its k rows and the weight sqrt(k * n_out).
+        # Unpenalized features (f = 0) never switch off and do not count.
+        factors, starts, members, group_factors = first
+        g = gradients[0]
+        kept = factors > 0
+        l1_scales[0] = np.abs(g[kept]) / factors[kept, None]
+        sizes = np.diff(starts)
+        squares = np.add.reduceat(np.sum(g[members] ** 2, axis=1), starts[:-1])
+        kept = group_factors > 0
+        group_scales[0] = np.sqrt(squares[kept] / sizes[kept]) / (
+            np.sqrt(g.shape[1]) * group_factors[kept]
+        )
+    l1_scale = max(float(np.max(a, initial=0.0)) for a in l1_scales)
+    group_scale = max(float(np.max(a, initial=0.0)) for a in group_scales)
     top = max(
         alpha_max(estimator.penalty, rho, l1_scale, group_scale) for rho in l1_ratios
     )
@@ -68,7 +83,7 @@ def _check_path_estimator(estimator):
             f"RegularizedMLPRegressor, got {type(estimator).__name__}."
         )
     if estimator.penalty is None:
-        *others, last = (repr(name) for name in PENALTIES)
+        *others, last = (repr(name) for name in ALL_PENALTIES)
         raise ValueError(
             "penalty=None has no alpha to vary: choose a penalty "
             f"({', '.join(others)} or {last})."

@@ -46,6 +46,11 @@ ELASTICNET = 3
 GROUP_LASSO = 4
 SPARSE_GROUP_LASSO = 5
 
+MCP = 6
+SCAD = 7
+GROUP_MCP = 8
+GROUP_SCAD = 9
+
 PENALTIES = {
     "l2": L2,
     "l1": L1,
@@ -54,15 +59,43 @@ PENALTIES = {
     "sparse_group_lasso": SPARSE_GROUP_LASSO,
 }
 
+# The concave penalties, which are not a mix of the three shares (theirs are all
+# 0): the minimax concave penalty and the smoothly clipped absolute deviation, of
+# each weight (``"mcp"``, ``"scad"``) or of each row's norm (``"group_mcp"``,
+# ``"group_scad"``), with the concavity ``gamma``. Their own branches below give
+# their value, proximal steps and ``alpha_max``.
+NONCONVEX_PENALTIES = {
+    "mcp": MCP,
+    "scad": SCAD,
+    "group_mcp": GROUP_MCP,
+    "group_scad": GROUP_SCAD,
+}
+
+# Every penalty the estimators take.
+ALL_PENALTIES = {**PENALTIES, **NONCONVEX_PENALTIES}
+
+# ``gamma`` of a concave penalty: its default (Zhang 2010 for MCP, Fan and Li 2001
+# for SCAD, as skglm) and the value it must exceed (MCP is concave only for a
+# positive one, and 1 keeps its firm threshold well defined at a unit step; SCAD's
+# middle piece needs more than 2 in Fan and Li's definition).
+GAMMAS = {
+    MCP: (3.0, 1.0),
+    GROUP_MCP: (3.0, 1.0),
+    SCAD: (3.7, 2.0),
+    GROUP_SCAD: (3.7, 2.0),
+}
+
 
 def penalty_code(penalty):
     """Integer code of the penalty name (``None`` is no penalty)."""
-    return NONE if penalty is None else PENALTIES[penalty]
+    return NONE if penalty is None else ALL_PENALTIES[penalty]
 
 
 def is_smooth(penalty, l1_ratio):
     """Whether the penalty has no non-smooth (proximal) part at this ``l1_ratio``."""
     code = penalty_code(penalty)
+    if code in GAMMAS:
+        return False
     l1 = l1_share.py_func(code, l1_ratio)
     return l1 == 0 and group_share.py_func(code, l1_ratio) == 0
 
@@ -73,7 +106,8 @@ def has_groups(penalty):
     Shares are linear in ``l1_ratio`` and non-negative on ``[0, 1]``, so the group
     share is positive for some ``l1_ratio`` if and only if it is at 0.5.
     """
-    return group_share.py_func(penalty_code(penalty), 0.5) > 0
+    code = penalty_code(penalty)
+    return code in (GROUP_MCP, GROUP_SCAD) or group_share.py_func(code, 0.5) > 0
 
 
 def group_marker(code):
@@ -83,7 +117,36 @@ def group_marker(code):
     prunes a branch on ``grouped is None`` when it compiles, so a fit without a
     group penalty never compiles the row norms and shrinkages.
     """
-    return True if group_share.py_func(code, 0.5) > 0 else None
+    return (
+        True
+        if code in (GROUP_MCP, GROUP_SCAD) or group_share.py_func(code, 0.5) > 0
+        else None
+    )
+
+
+def nonconvex_marker(code):
+    """The ``nonconvex`` argument of the kernels: True for a concave penalty,
+    else None, so that the other fits never compile its steps."""
+    return True if code in GAMMAS else None
+
+
+def check_gamma(penalty, gamma):
+    """``gamma`` for the kernels: the penalty's default for None, checked.
+
+    Raises ValueError for a concave penalty's ``gamma`` at or below its bound;
+    other penalties ignore it.
+    """
+    code = penalty_code(penalty)
+    if code not in GAMMAS:
+        return 3.0 if gamma is None else float(gamma)
+    default, bound = GAMMAS[code]
+    if gamma is None:
+        return default
+    if not gamma > bound:
+        raise ValueError(
+            f"penalty={penalty!r} needs gamma > {bound:g}, got gamma={gamma!r}."
+        )
+    return float(gamma)
 
 
 def alpha_max(penalty, l1_ratio, l1_scale, group_scale):
@@ -99,6 +162,12 @@ def alpha_max(penalty, l1_ratio, l1_scale, group_scale):
     takes the L1 scale.
     """
     code = penalty_code(penalty)
+    # A concave penalty's slope at 0 is alpha, on each weight, or alpha *
+    # sqrt(n_out) on each row's norm: the lasso's and the group lasso's.
+    if code in (MCP, SCAD):
+        return l1_scale
+    if code in (GROUP_MCP, GROUP_SCAD):
+        return group_scale
     l1 = l1_share.py_func(code, l1_ratio)
     group = group_share.py_func(code, l1_ratio)
     if l1 == 0 and group == 0:
@@ -475,3 +544,273 @@ def group_prox_nonconvex(w, lam, step, gamma, scad):
     factor = w.dtype.type(shrunk / r)
     for j in range(w.shape[0]):
         w[j] *= factor
+
+
+@njit(**_JIT)
+def _is_scad(code):
+    return code == SCAD or code == GROUP_SCAD
+
+
+@njit(**_JIT)
+def _on_rows(code):
+    return code == GROUP_MCP or code == GROUP_SCAD
+
+
+@njit(**_JIT)
+def nonconvex_value_at(x, lam, gamma, scad):
+    """MCP (``scad`` False) or SCAD of ``|x|``."""
+    return scad_value(x, lam, gamma) if scad else mcp_value(x, lam, gamma)
+
+
+@njit(**_JIT)
+def nonconvex_prox_at(w, lam, step, gamma, scad):
+    """``prox_mcp`` (``scad`` False) or ``prox_scad`` of ``w``."""
+    return prox_scad(w, lam, step, gamma) if scad else prox_mcp(w, lam, step, gamma)
+
+
+@njit(**_JIT)
+def nonconvex_slope(x, lam, gamma, scad):
+    """The derivative of MCP (``scad`` False) or SCAD at ``|x|``, from the right
+    at 0: ``lam`` there, 0 from ``gamma * lam`` on."""
+    a = abs(x)
+    if scad:
+        if a <= lam:
+            return lam
+        return max(gamma * lam - a, 0.0) / (gamma - 1.0)
+    return max(lam - a / gamma, 0.0)
+
+
+@njit(**_JIT)
+def nonconvex_value(W, alpha, code, gamma, nonconvex):
+    """The concave penalty of ``W`` at strength ``alpha`` (0 for the others).
+
+    ``sum MCP(w)`` (or SCAD) over the weights for ``"mcp"`` and ``"scad"``, with
+    ``lam = alpha``; ``sum_i MCP(||W[i, :]||_2)`` with ``lam = alpha *
+    sqrt(n_out)`` for the group versions. ``nonconvex`` is
+    ``nonconvex_marker(code)``: None compiles nothing.
+    """
+    if nonconvex is None:
+        return 0.0
+    scad = _is_scad(code)
+    total = 0.0
+    if _on_rows(code):
+        lam = alpha * np.sqrt(W.shape[1])
+        for i in range(W.shape[0]):
+            total += nonconvex_value_at(_norm(W[i]), lam, gamma, scad)
+    elif code == MCP or code == SCAD:
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                total += nonconvex_value_at(float(W[i, j]), alpha, gamma, scad)
+    return total
+
+
+@njit(**_JIT)
+def prox_nonconvex(
+    weights, second, scratch, n_out, lr, epsilon, alpha, code, gamma, nonconvex
+):
+    """In place: a concave penalty's proximal step on a block of rows.
+
+    ``weights`` is a contiguous block of rows of ``n_out`` weights that took an
+    optimizer step: ``lr`` for every coordinate after SGD (``second`` None), or
+    ``lr / (sqrt(second) + epsilon)`` per coordinate after Adam. On each weight
+    (``"mcp"``, ``"scad"``) the proximal operator in the metric of those steps is
+    each coordinate's own closed form at its own step: exact for both
+    optimizers. On each row's norm (the group versions, ``lam = alpha *
+    sqrt(n_out)``): after SGD the closed form on the norm (``group_prox_nonconvex``);
+    after Adam the proximal operator in the metric of per-coordinate steps has no
+    closed form, and the row takes the group lasso's (``scaled_group_shrink``)
+    at the penalty's slope at the row's norm before the step: the local linear
+    approximation of Zou and Li (2008), which agrees with the proximal step to
+    first order in the steps, zeroes rows near 0 and leaves rows beyond ``gamma *
+    lam`` unshrunk. ``scratch`` (a block as large as ``weights``) is overwritten.
+    ``nonconvex`` is ``nonconvex_marker(code)``: None compiles nothing.
+    """
+    if nonconvex is None:
+        return
+    if alpha <= 0.0:
+        return
+    scad = _is_scad(code)
+    shape = (weights.size // n_out, n_out)
+    W = weights.reshape(shape)
+    if _on_rows(code):
+        lam = alpha * np.sqrt(n_out)
+        for i in range(W.shape[0]):
+            if second is None:
+                group_prox_nonconvex(W[i], lam, lr, gamma, scad)
+            else:
+                slope = nonconvex_slope(_norm(W[i]), lam, gamma, scad)
+                if slope > 0.0:
+                    V = second.reshape(shape)
+                    T = scratch.reshape(shape)
+                    for j in range(n_out):
+                        T[i, j] = lr / (np.sqrt(float(V[i, j])) + epsilon) * slope
+                    scaled_group_shrink(W[i], T[i])
+    elif code == MCP or code == SCAD:
+        for i in range(W.shape[0]):
+            for j in range(n_out):
+                step = lr
+                if second is not None:
+                    step = lr / (np.sqrt(float(second[i * n_out + j])) + epsilon)
+                W[i, j] = nonconvex_prox_at(W[i, j], alpha, step, gamma, scad)
+
+
+# ---------------------------------------------------------------- first layer
+# Feature groups and penalty factors weigh the first weight matrix's penalty.
+# Its rows are the input features; ``first`` is None when neither is given, or
+# ``(factors, starts, members, group_factors, scratch)``: each feature's factor
+# (float64), the groups as ``members[starts[g]:starts[g + 1]]`` (every feature in
+# exactly one group, in order), each group's factor and a buffer of twice the
+# largest group's weights, in the dtype of the weights. A feature's factor
+# multiplies its row's share of the L2, L1 and per-weight concave parts; a
+# group's factor multiplies its share of the group parts, whose norm is that of
+# the group's rows together, weighted by ``sqrt(size * n_out)``. The first layer
+# then takes its proximal steps in ``prox_first_layer``, once the optimizer has
+# stepped on every part of the network, and its value in ``first_layer_value``.
+
+
+@njit(**_JIT)
+def first_layer_open(block, first):
+    """1 where the optimizers take the penalty's proximal steps on weight matrix
+    ``block`` themselves, 0 on the first when ``prox_first_layer`` takes them."""
+    if first is None:
+        return 1.0
+    return 0.0 if block == 0 else 1.0
+
+
+@njit(**_JIT)
+def first_layer_smooth_gradient(g, inverse, w, alpha_l2, n_out, row, first):
+    """``g = g * inverse + alpha_l2 * factor * w`` on rows ``row, row + 1, ...``
+    of the first weight matrix, each with its feature's factor."""
+    if first is None:
+        return
+    factors = first[0]
+    cast = g.dtype.type
+    for r in range(g.size // n_out):
+        low = r * n_out
+        factor = cast(alpha_l2 * factors[row + r])
+        for j in range(low, low + n_out):
+            g[j] = g[j] * inverse + factor * w[j]
+
+
+@njit(**_JIT)
+def _gather_group(W, members, low, high, out):
+    """The rows ``members[low:high]`` of ``W`` into ``out``, one after the other."""
+    n_out = W.shape[1]
+    for k in range(low, high):
+        i = members[k]
+        base = (k - low) * n_out
+        for j in range(n_out):
+            out[base + j] = W[i, j]
+
+
+@njit(**_JIT)
+def _scatter_group(W, members, low, high, values):
+    n_out = W.shape[1]
+    for k in range(low, high):
+        i = members[k]
+        base = (k - low) * n_out
+        for j in range(n_out):
+            W[i, j] = values[base + j]
+
+
+@njit(**_JIT)
+def first_layer_value(W, alpha, code, l1_ratio, gamma, first):
+    """The penalty of the first weight matrix ``W`` with its factors and groups."""
+    if first is None:
+        return 0.0
+    factors, starts, members, group_factors, scratch = first
+    n_out = W.shape[1]
+    l2 = l2_share(code, l1_ratio)
+    l1 = l1_share(code, l1_ratio)
+    group = group_share(code, l1_ratio)
+    scad = _is_scad(code)
+    per_weight = code == MCP or code == SCAD
+    total = 0.0
+    for i in range(W.shape[0]):
+        row = 0.0
+        for j in range(n_out):
+            w = float(W[i, j])
+            row += 0.5 * l2 * alpha * w * w + l1 * alpha * abs(w)
+            if per_weight:
+                row += nonconvex_value_at(w, alpha, gamma, scad)
+        total += factors[i] * row
+    if group > 0.0 or _on_rows(code):
+        for g in range(starts.shape[0] - 1):
+            low, high = starts[g], starts[g + 1]
+            size = (high - low) * n_out
+            values = scratch[:size]
+            _gather_group(W, members, low, high, values)
+            norm = _norm(values)
+            weight = np.sqrt(size)
+            part = group * alpha * weight * norm
+            if _on_rows(code):
+                part += nonconvex_value_at(norm, alpha * weight, gamma, scad)
+            total += group_factors[g] * part
+    return total
+
+
+@njit(**_JIT)
+def prox_first_layer(W, second, lr, epsilon, alpha, code, l1_ratio, gamma, first):
+    """In place: the penalty's proximal steps on the first weight matrix ``W``.
+
+    As the optimizers take them on the other matrices (``prox_coordinate`` and
+    ``prox_nonconvex`` on each weight, then ``prox_rows``, ``prox_rows_adam`` or
+    ``prox_nonconvex`` on each row), with each step multiplied by the feature's
+    or the group's factor, and each group's rows shrunk together. ``second`` is
+    None after SGD, whose coordinates all took the step ``lr``, or Adam's second
+    moments of ``W`` (same shape), whose steps are ``lr / (sqrt(second) +
+    epsilon)``. A factor of 0 leaves its weights alone.
+    """
+    if first is None:
+        return
+    if alpha <= 0.0:
+        return
+    factors, starts, members, group_factors, scratch = first
+    n_out = W.shape[1]
+    l1 = l1_share(code, l1_ratio)
+    group = group_share(code, l1_ratio)
+    scad = _is_scad(code)
+    per_weight = code == MCP or code == SCAD
+    if l1 > 0.0 or per_weight:
+        for i in range(W.shape[0]):
+            factor = factors[i]
+            if factor == 0.0:
+                continue
+            for j in range(n_out):
+                step = lr
+                if second is not None:
+                    step = lr / (np.sqrt(float(second[i, j])) + epsilon)
+                step *= factor
+                if per_weight:
+                    W[i, j] = nonconvex_prox_at(W[i, j], alpha, step, gamma, scad)
+                else:
+                    W[i, j] = soft_threshold(W[i, j], W.dtype.type(step * alpha * l1))
+    if group > 0.0 or _on_rows(code):
+        for g in range(starts.shape[0] - 1):
+            factor = group_factors[g]
+            if factor == 0.0:
+                continue
+            low, high = starts[g], starts[g + 1]
+            size = (high - low) * n_out
+            values = scratch[:size]
+            thresholds = scratch[size : 2 * size]
+            _gather_group(W, members, low, high, values)
+            lam = alpha * np.sqrt(size)
+            # The row lasso's threshold per unit step, or the concave penalty's
+            # slope at the group's norm (its local linear approximation).
+            if _on_rows(code):
+                slope = nonconvex_slope(_norm(values), lam, gamma, scad)
+            else:
+                slope = group * lam
+            if second is None:
+                if _on_rows(code):
+                    group_prox_nonconvex(values, lam, lr * factor, gamma, scad)
+                else:
+                    group_shrink(values, lr * factor * slope)
+            elif slope > 0.0:
+                _gather_group(second, members, low, high, thresholds)
+                for k in range(size):
+                    step = lr / (np.sqrt(float(thresholds[k])) + epsilon)
+                    thresholds[k] = step * factor * slope
+                scaled_group_shrink(values, thresholds)
+            _scatter_group(W, members, low, high, values)

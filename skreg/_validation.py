@@ -214,3 +214,130 @@ def scaled_sample_weight(sample_weight):
             "allowed only as long as the positive ones outweigh them."
         )
     return sample_weight
+
+
+def check_feature_groups(feature_groups, n_features):
+    """The groups of input features, as ``(starts, members, group_of)``.
+
+    Parameters
+    ----------
+    feature_groups : None, array-like of labels, or list of lists of int
+        None: each feature is a group. One label per input column: the columns
+        with equal labels form a group, the groups in the order of their labels'
+        first columns. A list of index lists: each list is a group, in the order
+        given; the columns no list names are groups of their own, after them.
+    n_features : int
+        The number of input columns.
+
+    Returns
+    -------
+    starts : ndarray of shape (n_groups + 1,)
+        Group ``g`` is ``members[starts[g]:starts[g + 1]]``.
+    members : ndarray of shape (n_features,)
+        The columns, group by group, in increasing order within a group.
+    group_of : ndarray of shape (n_features,)
+        The group of each column.
+    """
+    if feature_groups is None:
+        group_of = np.arange(n_features)
+    else:
+        entries = list(feature_groups)
+        if entries and all(np.ndim(entry) == 1 for entry in entries):
+            group_of = _groups_of_index_lists(entries, n_features)
+        elif any(np.ndim(entry) != 0 for entry in entries):
+            raise ValueError(
+                "feature_groups must be one label per input column or a list of "
+                "lists of column indices, got a mix of both."
+            )
+        else:
+            if len(entries) != n_features:
+                raise ValueError(
+                    f"feature_groups has {len(entries)} labels, but X has "
+                    f"{n_features} features: give one label per input column."
+                )
+            _, first_columns, group_of = np.unique(
+                np.asarray(entries, dtype=object).astype(str),
+                return_index=True,
+                return_inverse=True,
+            )
+            # Groups numbered in the order of their first columns.
+            order = np.argsort(np.argsort(first_columns, kind="stable"))
+            group_of = order[group_of.ravel()]
+    group_of = np.asarray(group_of, dtype=np.int64)
+    members = np.argsort(group_of, kind="stable").astype(np.int64)
+    counts = np.bincount(group_of)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return starts, members, group_of
+
+
+def _groups_of_index_lists(entries, n_features):
+    group_of = np.full(n_features, -1, dtype=np.int64)
+    for g, entry in enumerate(entries):
+        indices = np.asarray(entry)
+        if indices.size == 0:
+            raise ValueError(f"feature_groups: group {g} is empty.")
+        if indices.dtype.kind not in "iu" or np.any(
+            (indices < 0) | (indices >= n_features)
+        ):
+            raise ValueError(
+                f"feature_groups: group {g} holds {entry!r}, but column indices "
+                f"must be ints in [0, {n_features - 1}] for X with {n_features} "
+                "features."
+            )
+        if np.any(group_of[indices] >= 0) or len(set(indices.tolist())) < indices.size:
+            raise ValueError(
+                f"feature_groups: a column is in more than one group (group {g}: "
+                f"{entry!r}). Each column belongs to at most one group."
+            )
+        group_of[indices] = g
+    rest = np.flatnonzero(group_of < 0)
+    group_of[rest] = len(entries) + np.arange(rest.size)
+    return group_of
+
+
+def check_penalty_factor(penalty_factor, group_of, n_groups):
+    """Each feature's and each group's penalty factor, as float64 arrays.
+
+    ``penalty_factor`` has one value per input feature (a group's factor is then
+    the mean of its features') or one per group (each feature takes its
+    group's); None is 1 for all. Raises ValueError for another length or a
+    negative or non-finite value.
+    """
+    n_features = group_of.shape[0]
+    if penalty_factor is None:
+        return np.ones(n_features), np.ones(n_groups)
+    factors = np.asarray(penalty_factor, dtype=np.float64)
+    if factors.ndim != 1 or factors.shape[0] not in (n_features, n_groups):
+        groups = "" if n_groups == n_features else f" or one per group ({n_groups})"
+        raise ValueError(
+            f"penalty_factor must hold one value per input feature "
+            f"({n_features}){groups}, got shape {factors.shape}."
+        )
+    if not np.all(np.isfinite(factors)) or np.any(factors < 0):
+        raise ValueError(
+            f"penalty_factor must be finite and >= 0 (0 leaves a feature "
+            f"unpenalized), got {penalty_factor!r}."
+        )
+    if factors.shape[0] == n_features:
+        group_factors = np.bincount(group_of, weights=factors) / np.bincount(group_of)
+        return factors, group_factors
+    return factors[group_of], factors
+
+
+def check_first_layer(estimator, n_features):
+    """The first layer's feature groups and penalty factors, or None.
+
+    Returns None when ``feature_groups`` and ``penalty_factor`` are both None,
+    else ``(factors, starts, members, group_factors)``: see
+    ``_penalties`` ("first layer").
+    """
+    if estimator.feature_groups is None and estimator.penalty_factor is None:
+        return None
+    starts, members, group_of = check_feature_groups(
+        estimator.feature_groups, n_features
+    )
+    n_groups = starts.shape[0] - 1
+    factors, group_factors = check_penalty_factor(
+        estimator.penalty_factor, group_of, n_groups
+    )
+    return factors, starts, members, group_factors
