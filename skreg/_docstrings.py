@@ -109,7 +109,8 @@ _PARAMETERS_DOC = """
         Only used when solver='lbfgs'. Maximum number of loss function calls.
 
     penalty : {{'l2', 'l1', 'elasticnet', 'group_lasso', \
-            'sparse_group_lasso'}} or None, default='l2'
+            'sparse_group_lasso', 'mcp', 'scad', 'group_mcp', \
+            'group_scad'}} or None, default='l2'
         The penalty on the weight matrices (never on the intercepts): half the
         squared L2 norm, the L1 norm, or their mix; or a group penalty, whose
         groups are the rows of ``coefs_[i]`` (all outgoing weights of one input
@@ -120,7 +121,17 @@ _PARAMETERS_DOC = """
         feature or unit off (see :meth:`prune` and ``feature_importances_``).
         Under 'adam', the proximal steps use each weight's own step size; a
         row's shrinkage is then the proximal operator of its norm in the metric
-        of those steps.
+        of those steps. 'mcp' and 'scad' are the minimax concave penalty
+        and the smoothly clipped absolute deviation of each weight, with
+        ``lam = alpha`` and concavity ``gamma``; 'group_mcp' and 'group_scad'
+        the same of each row's norm, with ``lam = alpha * sqrt(n_out)``. They
+        zero small weights as the L1 norm does but stop shrinking beyond
+        ``gamma * lam``, so the weights they keep are less biased towards 0.
+        Under 'sgd' their proximal steps are closed forms (firm thresholding,
+        SCAD's three pieces); under 'adam' the per-weight penalties take the
+        exact step in Adam's metric, and a row the group lasso's step at the
+        penalty's slope at the row's norm (a local linear approximation). Not
+        supported by 'lbfgs'.
 
     l1_ratio : float, default=0.15
         The mixing parameter ``rho``, with ``0 <= rho <= 1``. For
@@ -159,6 +170,32 @@ _PARAMETERS_DOC = """
         so weights with large gradients are barely shrunk and weights with
         small ones are shrunk a lot; decoupled decay shrinks every weight by
         the same fraction ``lr * weight_decay`` per step.
+
+    gamma : float or None, default=None
+        Concavity of 'mcp', 'scad', 'group_mcp' and 'group_scad': None is 3.0
+        for MCP (Zhang 2010) and 3.7 for SCAD (Fan and Li 2001). It must be
+        greater than 1 for MCP and than 2 for SCAD. Smaller values are closer
+        to best-subset selection, larger ones to the lasso. Ignored by the
+        other penalties.
+
+    feature_groups : array-like of shape (n_features,), list of lists of int \
+            or None, default=None
+        Groups of input features for the group penalties of the first weight
+        matrix: one label per input column (the columns with equal labels form
+        a group, for example all one-hot columns of a categorical variable), or
+        a list of lists of column indices (each list a group; the columns no
+        list names are groups of their own). A group's rows of ``coefs_[0]``
+        are penalized together, by the norm of all their weights weighted by
+        ``sqrt(group size * n_out)``, and enter or leave the model together.
+        None: each feature is its own group.
+
+    penalty_factor : array-like of shape (n_features,) or (n_groups,), \
+            default=None
+        Non-negative factors that multiply each input feature's (or each
+        group's) penalty in the first weight matrix, as glmnet's
+        ``penalty.factor``: 0 leaves a feature unpenalized, so it is always
+        kept. With one factor per feature and ``feature_groups``, a group's
+        factor is the mean of its features'. None: 1 for all.
 """
 
 _ATTRIBUTES_DOC = """
@@ -211,7 +248,8 @@ _ATTRIBUTES_DOC = """
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Per input feature, the L2 norm of its row of ``coefs_[0]``, normalised to
-        sum to 1.
+        sum to 1; with ``feature_groups``, the norm of its group's rows together,
+        equal within a group.
 
     sparsity_ : list of float
         Per weight matrix, the fraction of its entries that are exactly 0.0.
