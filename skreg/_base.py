@@ -43,6 +43,7 @@ from ._pruning import prune_network
 from ._state import check_state, restore_state
 from ._stochastic import fit_stochastic
 from ._validation import (
+    check_activity_alpha,
     check_feature_groups,
     check_first_layer,
     check_hidden_sizes,
@@ -123,6 +124,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "feature_groups": ["array-like", None],
         "penalty_factor": ["array-like", None],
+        "activity_penalty": [StrOptions({"l1", "l2"}), None],
+        "activity_alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
     }
 
     @abstractmethod
@@ -163,6 +166,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         gamma,
         feature_groups,
         penalty_factor,
+        activity_penalty,
+        activity_alpha,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -198,6 +203,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         self.gamma = gamma
         self.feature_groups = feature_groups
         self.penalty_factor = penalty_factor
+        self.activity_penalty = activity_penalty
+        self.activity_alpha = activity_alpha
 
     # ------------------------------------------------------------------ options
 
@@ -299,6 +306,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
         # Before any state changes: they depend on the penalty and the features.
         check_gamma(self.penalty, self.gamma)
         check_first_layer(self, X.shape[1])
+        check_activity_alpha(self, len(hidden_sizes))
         if not first_pass and X.dtype != self.coefs_[0].dtype:
             # As scikit-learn's MLP: the weights keep the dtype of the first fit.
             X = X.astype(self.coefs_[0].dtype)
@@ -409,7 +417,15 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
             gamma=check_gamma(self.penalty, self.gamma),
             nonconvex=nonconvex_marker(penalty_code(self.penalty)),
             first=self._first_layer(dtype),
+            activity=self._activity(),
         )
+
+    def _activity(self):
+        """The kernels' ``activity``: None, or ``(l1, alphas)`` per hidden layer."""
+        alphas = check_activity_alpha(self, len(self.coefs_) - 1)
+        if self.activity_penalty is None or not np.any(alphas > 0):
+            return None
+        return self.activity_penalty == "l1", alphas
 
     def _first_layer(self, dtype):
         """The kernels' ``first``: the first layer's factors and groups, or None."""

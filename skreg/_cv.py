@@ -372,6 +372,8 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         gamma=None,
         feature_groups=None,
         penalty_factor=None,
+        activity_penalty=None,
+        activity_alpha=0.0,
         class_weight=None,
         alphas=10,
         eps=1e-3,
@@ -414,6 +416,8 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         self.gamma = gamma
         self.feature_groups = feature_groups
         self.penalty_factor = penalty_factor
+        self.activity_penalty = activity_penalty
+        self.activity_alpha = activity_alpha
         self.class_weight = class_weight
         self.alphas = alphas
         self.eps = eps
@@ -483,6 +487,8 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         gamma=None,
         feature_groups=None,
         penalty_factor=None,
+        activity_penalty=None,
+        activity_alpha=0.0,
         alphas=10,
         eps=1e-3,
         path_max_iter=10,
@@ -525,6 +531,8 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         self.gamma = gamma
         self.feature_groups = feature_groups
         self.penalty_factor = penalty_factor
+        self.activity_penalty = activity_penalty
+        self.activity_alpha = activity_alpha
         self.alphas = alphas
         self.eps = eps
         self.path_max_iter = path_max_iter

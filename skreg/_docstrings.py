@@ -196,6 +196,19 @@ _PARAMETERS_DOC = """
         ``penalty.factor``: 0 leaves a feature unpenalized, so it is always
         kept. With one factor per feature and ``feature_groups``, a group's
         factor is the mean of its features'. None: 1 for all.
+
+    activity_penalty : {{'l1', 'l2'}} or None, default=None
+        A penalty on the hidden layers' outputs (Keras' activity
+        regularization): their L1 norm, or half their squared L2 norm, per
+        sample, averaged over the samples with their weights, so that it does
+        not depend on the batch size; the outputs are those the next layer
+        receives (after dropout, while training). The L1 norm drives ReLU
+        outputs to exactly 0; its subgradient at 0 is 0, which is also how
+        'lbfgs' takes it. The validation loss of early stopping leaves it out.
+
+    activity_alpha : float or array-like of shape (n_layers - 2,), default=0.0
+        Strength of ``activity_penalty``, one value for all hidden layers or
+        one per hidden layer.
 """
 
 _ATTRIBUTES_DOC = """

@@ -387,12 +387,15 @@ def forward_backward(
         )
         W = matrix_view(params, coef_offsets[layer], n_prev, n_out)
         np.dot(delta, W.T, previous)
+        A = matrix_view(work, work_offsets[0, layer] + offset * n_prev, size, n_prev)
+        loss_sum += _activity_penalty(
+            A, previous, sample_weight, rows, layer, cfg.activity
+        )
         sums = biases[
             intercept_offsets[layer - 1] - first_bias : intercept_offsets[layer]
             - first_bias
         ]
         rate = 0.0 if dropout is None else dropout[layer - 1]
-        A = matrix_view(work, work_offsets[0, layer] + offset * n_prev, size, n_prev)
         if rate > 0.0:
             # Pruned when the fit compiles without dropout.
             if dropout is not None:
@@ -401,6 +404,41 @@ def forward_backward(
         else:
             multiply_derivative(A, previous, cfg.activation, sums)
     return loss_sum, weight_sum
+
+
+@njit(**_JIT)
+def _activity_penalty(A, previous, sample_weight, rows, layer, activity):
+    """The activity penalty of hidden layer ``layer``'s outputs ``A``, summed
+    over the rows with their sample weights; its gradient is added to the
+    errors ``previous`` (the loss's gradient with respect to ``A``, also
+    weighted sums), before the activation's derivative multiplies them.
+
+    ``activity`` is None (nothing is compiled) or ``(l1, alphas)``: the L1 norm
+    (``l1`` True; at 0 the subgradient 0, so a unit that is off gets no push)
+    or half the squared L2 norm of each row's outputs, times the layer's alpha.
+    """
+    if activity is None:
+        return 0.0
+    l1, alphas = activity
+    alpha = alphas[layer - 1]
+    if alpha == 0.0:
+        return 0.0
+    cast = A.dtype.type
+    total = 0.0
+    for r in range(A.shape[0]):
+        weight = float(sample_weight[rows[r]]) * alpha
+        scale = cast(weight)
+        row = 0.0
+        for j in range(A.shape[1]):
+            a = A[r, j]
+            if l1:
+                row += abs(float(a))
+                previous[r, j] += scale * np.sign(a)
+            else:
+                row += 0.5 * float(a) * float(a)
+                previous[r, j] += scale * a
+        total += weight * row
+    return total
 
 
 # Not inlined: a few products, little to optimise twice, and each inlined copy is

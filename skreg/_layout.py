@@ -34,8 +34,9 @@ TrainConfig = namedtuple(
         "gamma",  # concavity of MCP and SCAD
         "nonconvex",  # _penalties.nonconvex_marker(penalty): None or True
         "first",  # the first layer's factors and groups, see _penalties
+        "activity",  # None or (l1, alphas): the hidden outputs' penalty
     ],
-    defaults=(0.0, 3.0, None, None),
+    defaults=(0.0, 3.0, None, None, None),
 )
 
 

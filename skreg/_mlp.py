@@ -131,6 +131,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         gamma=None,
         feature_groups=None,
         penalty_factor=None,
+        activity_penalty=None,
+        activity_alpha=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -168,6 +170,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             gamma=gamma,
             feature_groups=feature_groups,
             penalty_factor=penalty_factor,
+            activity_penalty=activity_penalty,
+            activity_alpha=activity_alpha,
         )
         self.class_weight = class_weight
 
@@ -453,6 +457,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         gamma=None,
         feature_groups=None,
         penalty_factor=None,
+        activity_penalty=None,
+        activity_alpha=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -489,6 +495,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
             gamma=gamma,
             feature_groups=feature_groups,
             penalty_factor=penalty_factor,
+            activity_penalty=activity_penalty,
+            activity_alpha=activity_alpha,
         )
 
     def _loss_name(self):

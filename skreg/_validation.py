@@ -341,3 +341,15 @@ def check_first_layer(estimator, n_features):
         estimator.penalty_factor, group_of, n_groups
     )
     return factors, starts, members, group_factors
+
+
+def check_activity_alpha(estimator, n_hidden):
+    """``activity_alpha`` as one float64 per hidden layer (ValueError if bad)."""
+    return as_float_sequence(
+        estimator.activity_alpha,
+        n_hidden,
+        "activity_alpha",
+        0.0,
+        np.inf,
+        high_closed=True,
+    )
