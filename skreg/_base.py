@@ -67,6 +67,17 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _STATE_FORMAT = 1
 
 
+# Parameters added since the first release, with the defaults that mean "off":
+# the value a model saved before them gets when it is loaded.
+_ADDED_PARAMETERS = {
+    "gamma": None,
+    "feature_groups": None,
+    "penalty_factor": None,
+    "activity_penalty": None,
+    "activity_alpha": 0.0,
+}
+
+
 class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the regularized multi-layer perceptrons.
 
@@ -579,6 +590,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta)
                 f"read. Load it with skreg {version} or later, or refit it with "
                 f"skreg {__version__}."
             )
+        for name, default in _ADDED_PARAMETERS.items():
+            # A model saved before the parameter existed was fitted without it.
+            state.setdefault(name, default)
         super().__setstate__(state)
         if "coefs_" in state:
             # A pickle or a skops file holds arrays of any shape: refuse one whose

@@ -27,6 +27,8 @@ _CONFIGURATIONS = [
     dict(solver="sgd", input_dropout=0.1, learning_rate_init=0.01),
     dict(noise_std=0.1, max_norm=2.0, weight_decay=1e-3),
     dict(solver="lbfgs", alpha=1e-3, tol=1e-8, max_iter=500),
+    dict(penalty="mcp", alpha=1e-3, activity_penalty="l1", activity_alpha=1e-3),
+    dict(solver="sgd", penalty="group_scad", alpha=1e-3, activity_penalty="l2"),
 ]
 
 # Dropout (and input noise) draws its masks per position in the minibatch, so a

@@ -558,3 +558,38 @@ def test_prediction_memory_is_the_output_plus_a_few_chunks():
         model.predict_proba(X_predict[:10])
         peak = _peak(model.predict_proba, X_predict)
         assert peak < 0.15 * one_layer, type(X_predict)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_new_regularizers_round_trip_through_pickle_and_skops(
+    data, Estimator, tmp_path
+):
+    # Feature groups as index lists, penalty factors, a concave penalty and
+    # activity regularization are parameters like any other: saved, restored,
+    # refitted to the same weights.
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    params = dict(
+        FAST,
+        penalty="group_mcp",
+        gamma=4.0,
+        alpha=1e-3,
+        feature_groups=[[0, 1], [2, 3, 4]],
+        penalty_factor=np.r_[0.0, np.ones(X.shape[1] - 1)],
+        activity_penalty="l1",
+        activity_alpha=1e-3,
+    )
+    model = Estimator(**params).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(name.startswith("skreg.") for name in untrusted), untrusted
+    for restored in (
+        sio.load(path, trusted=untrusted),
+        pickle.loads(pickle.dumps(model)),
+    ):
+        _assert_same_state(restored, model)
+        refitted = restored.fit(X, y)
+        for a, b in zip(refitted.coefs_, model.coefs_):
+            np.testing.assert_array_equal(a, b)
+        assert refitted.get_params()["feature_groups"] == params["feature_groups"]
