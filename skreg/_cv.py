@@ -36,6 +36,7 @@ from ._path import (
     _early_stopping_rounds,
     _path_fits,
 )
+from ._penalties import GAMMAS, check_gamma, penalty_code
 from ._search import fold_path, route_metadata, search_results
 from ._state import restore_state
 from ._unavailable import Unavailable
@@ -66,6 +67,7 @@ class _RegularizedMLPCVMixin:
         "path_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "l1_ratios": ["array-like", None],
         "dropouts": ["array-like", None],
+        "gammas": ["array-like", None],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": [Integral, None],
@@ -120,7 +122,8 @@ class _RegularizedMLPCVMixin:
         return self._base_class(**params)
 
     def _grid(self):
-        """The (l1_ratio, dropout) pairs, each of which gets its own path."""
+        """The grid's points: a dict of ``l1_ratio``, ``dropout`` (and ``gamma``
+        when ``gammas`` is given) each, and each point gets its own path."""
         l1_ratios = [self.l1_ratio] if self.l1_ratios is None else list(self.l1_ratios)
         dropouts = [self.dropout] if self.dropouts is None else list(self.dropouts)
         if not l1_ratios or not dropouts:
@@ -131,11 +134,34 @@ class _RegularizedMLPCVMixin:
                     "Each l1_ratio in l1_ratios must be a float in [0, 1], got "
                     f"{rho!r}."
                 )
-        return l1_ratios, dropouts, [(r, d) for r in l1_ratios for d in dropouts]
+        gammas = [None] if self.gammas is None else list(self.gammas)
+        if not gammas:
+            raise ValueError("gammas must not be empty.")
+        if self.gammas is not None:
+            if penalty_code(self.penalty) not in GAMMAS:
+                raise ValueError(
+                    f"gammas is searched for penalty='mcp', 'scad', 'group_mcp' "
+                    f"or 'group_scad', got penalty={self.penalty!r}."
+                )
+            for gamma in gammas:
+                if not isinstance(gamma, Real):
+                    raise ValueError(
+                        f"Each gamma in gammas must be a float, got {gamma!r}."
+                    )
+                check_gamma(self.penalty, gamma)
+        grid = []
+        for rho in l1_ratios:
+            for drop in dropouts:
+                for gamma in gammas:
+                    point = {"l1_ratio": rho, "dropout": drop}
+                    if self.gammas is not None:
+                        point["gamma"] = float(gamma)
+                    grid.append(point)
+        return l1_ratios, dropouts, grid
 
     @staticmethod
-    def _grid_label(l1_ratio, dropout):
-        return f"l1_ratio={l1_ratio}, dropout={dropout}"
+    def _grid_label(point):
+        return ", ".join(f"{name}={value}" for name, value in point.items())
 
     def fit(self, X, y, sample_weight=None, **params):
         """Fit a path per fold and grid point, pick the best alpha, and refit.
@@ -220,7 +246,7 @@ class _RegularizedMLPCVMixin:
         # filters into the workers, as GridSearchCV's does.
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(fold_path)(
-                clone(base).set_params(l1_ratio=grid[point][0], dropout=grid[point][1]),
+                clone(base).set_params(**grid[point]),
                 X,
                 y,
                 sample_weight,
@@ -230,7 +256,7 @@ class _RegularizedMLPCVMixin:
                 self.path_max_iter,
                 scorer,
                 score_params,
-                f"fold {fold + 1}/{n_splits}, " + self._grid_label(*grid[point]),
+                f"fold {fold + 1}/{n_splits}, " + self._grid_label(grid[point]),
             )
             for point, fold, train, test in tasks
         )
@@ -245,14 +271,16 @@ class _RegularizedMLPCVMixin:
 
     def _refit(self, base, X, y, sample_weight, increasing):
         """Fit the best point's path on all the data, up to ``alpha_``."""
-        l1_ratio, dropout = self.l1_ratio_, self.dropout_
+        point = {"l1_ratio": self.l1_ratio_, "dropout": self.dropout_}
+        if self.gammas is not None:
+            point["gamma"] = self.gamma_
         refit_alphas = increasing[increasing <= self.alpha_]
         if _early_stopping_rounds(base):
             # Every round starts from the first fit: the one at alpha_ is all
             # the refit needs.
             refit_alphas = np.unique(refit_alphas[[0, -1]])
         start = time.perf_counter()
-        estimator = clone(base).set_params(l1_ratio=l1_ratio, dropout=dropout)
+        estimator = clone(base).set_params(**point)
         fits = _path_fits(
             estimator,
             X,
@@ -260,7 +288,7 @@ class _RegularizedMLPCVMixin:
             sample_weight,
             refit_alphas,
             self.path_max_iter,
-            "refit, " + self._grid_label(l1_ratio, dropout),
+            "refit, " + self._grid_label(point),
         )
         *_, (fitted, _) = fits
         self.refit_time_ = time.perf_counter() - start
@@ -284,6 +312,10 @@ class _RegularizedMLPCVMixin:
         self.alpha_ = params[best]["alpha"]
         self.l1_ratio_ = params[best]["l1_ratio"]
         self.dropout_ = params[best]["dropout"]
+        if self.gammas is not None:
+            self.gamma_ = params[best]["gamma"]
+        else:
+            self.__dict__.pop("gamma_", None)
         self.alphas_ = alphas
         self.n_splits_ = n_splits
 
@@ -380,6 +412,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
+        gammas=None,
         cv=None,
         scoring=None,
         n_jobs=None,
@@ -424,6 +457,7 @@ class RegularizedMLPClassifierCV(_RegularizedMLPCVMixin, RegularizedMLPClassifie
         self.path_max_iter = path_max_iter
         self.l1_ratios = l1_ratios
         self.dropouts = dropouts
+        self.gammas = gammas
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs
@@ -494,6 +528,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
+        gammas=None,
         cv=None,
         scoring=None,
         n_jobs=None,
@@ -538,6 +573,7 @@ class RegularizedMLPRegressorCV(_RegularizedMLPCVMixin, RegularizedMLPRegressor)
         self.path_max_iter = path_max_iter
         self.l1_ratios = l1_ratios
         self.dropouts = dropouts
+        self.gammas = gammas
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs

@@ -333,6 +333,11 @@ _SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started 
         Dropout rates to search (floats, or one sequence of per-layer rates per
         entry), each with its own path. None searches ``dropout`` alone.
 
+    gammas : array-like of float, default=None
+        Concavities to search for 'mcp', 'scad', 'group_mcp' and 'group_scad',
+        each with its own path; ``cv_results_`` then has a ``param_gamma``
+        column and the best is ``gamma_``. None searches ``gamma`` alone.
+
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV``: None for 5-fold, an int for that many folds
         ({folds}), or a splitter. A group splitter (``GroupKFold``, ...) takes
@@ -369,6 +374,9 @@ _SEARCH_DOC = """{kind} picking ``alpha`` by cross-validation over warm-started 
 
     dropout_ : float or list of float
         The dropout of the best point.
+
+    gamma_ : float
+        The gamma of the best point; only when ``gammas`` is given.
 
     alphas_ : ndarray of shape (n_alphas,)
         The grid, decreasing.

@@ -138,8 +138,9 @@ def search_results(alphas, grid, n_splits, tasks, fold_results):
     ----------
     alphas : ndarray of shape (n_alphas,)
         The alphas, strongest first.
-    grid : list of (float, float)
-        The ``(l1_ratio, dropout)`` of each path.
+    grid : list of dict
+        The parameters of each path (``l1_ratio``, ``dropout``, and ``gamma``
+        when it is searched).
     n_splits : int
         The number of folds.
     tasks : list of (int, int, ndarray, ndarray)
@@ -171,18 +172,14 @@ def search_results(alphas, grid, n_splits, tasks, fold_results):
 
     scores, n_iter = flat(scores), flat(n_iter)
     fit_time, score_time = flat(fit_time), flat(score_time)
-    params = [
-        {"alpha": float(a), "l1_ratio": rho, "dropout": drop}
-        for rho, drop in grid
-        for a in alphas
-    ]
+    params = [{"alpha": float(a), **point} for point in grid for a in alphas]
     results = {
         "mean_fit_time": fit_time.mean(axis=0),
         "std_fit_time": fit_time.std(axis=0),
         "mean_score_time": score_time.mean(axis=0),
         "std_score_time": score_time.std(axis=0),
     }
-    for name in ("alpha", "l1_ratio", "dropout"):
+    for name in params[0]:
         column = np.empty(len(params), dtype=object)
         column[:] = [p[name] for p in params]
         results[f"param_{name}"] = column

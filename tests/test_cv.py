@@ -258,6 +258,49 @@ def test_cv_weights_training_and_scores_as_grid_search(data):
         assert not np.array_equal(plain.cv_results_[key], scores[k])
 
 
+def test_cv_grid_of_gammas(data):
+    X, y = data
+    gammas = [1.5, 20.0]
+    search = _search(penalty="mcp", alphas=3, gammas=gammas).fit(X, y)
+    results = search.cv_results_
+    alphas = search.alphas_
+    expected = [
+        {"alpha": a, "l1_ratio": 0.15, "dropout": 0.0, "gamma": g}
+        for g in gammas
+        for a in alphas
+    ]
+    assert results["params"] == expected
+    assert list(results["param_gamma"]) == [p["gamma"] for p in expected]
+    # The rows of one gamma are that gamma's own path.
+    point = _classifier(penalty="mcp", gamma=20.0)
+    scores, _ = _fold_scores(
+        point, X, y, search.cv, alphas, 10, lambda m, X, y: m.score(X, y)
+    )
+    for k in range(3):
+        np.testing.assert_array_equal(results[f"split{k}_test_score"][3:], scores[k])
+    assert search.best_params_ == expected[search.best_index_]
+    assert search.gamma_ == search.best_params_["gamma"]
+    best = _classifier(penalty="mcp", gamma=search.gamma_)
+    below = [a for a in alphas if a <= search.alpha_]
+    manual = _manual_path(best, X, y, below, 10)[-1]
+    _assert_same_weights(manual.coefs_, manual.intercepts_, search)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(penalty="l1", gammas=[3.0]), "gammas is searched for penalty='mcp'"),
+        (dict(penalty="scad", gammas=[3.0, 2.0]), "needs gamma > 2"),
+        (dict(penalty="mcp", gammas=[]), "gammas must not be empty"),
+    ],
+)
+def test_cv_refuses_bad_gammas(data, params, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        _search(**params).fit(X, y)
+    assert "gamma_" not in vars(_search(**params))
+
+
 def test_cv_grid_of_l1_ratios_and_dropouts(data):
     X, y = data
     l1_ratios, dropouts = [0.2, 0.8], [0.0, 0.25]
@@ -633,6 +676,7 @@ def test_cv_parameters_are_the_base_ones_and_the_grid(Search, Base):
         path_max_iter=10,
         l1_ratios=None,
         dropouts=None,
+        gammas=None,
         cv=None,
         scoring=None,
         n_jobs=None,
