@@ -263,9 +263,10 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     ranking_ : ndarray of shape (`n_features_in_`,), dtype=int
         The rank of each feature, 1 for the best, all distinct: by ``scores_``,
         and among equal scores by the path's ranking (with resamples), or by the
-        norm of the feature's row of ``coefs_[0]`` at the weakest alpha (on the
-        path). An int or float ``n_features_to_select`` keeps the features
-        ranked ``1`` to ``n_features_to_select_``.
+        norm of the feature's row of ``coefs_[0]`` at the strongest alpha at
+        which it is active (on the path). An int or float
+        ``n_features_to_select`` keeps the features ranked ``1`` to
+        ``n_features_to_select_``.
 
     path_ : :class:`~sklearn.utils.Bunch`
         The path of the full data, strongest alpha first, with
@@ -487,7 +488,14 @@ class RegularizedMLPSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         active, norms = _first_layer(full)
         # ``initial`` makes a never-active feature score 0.
         path_scores = np.max(active * alphas[:, None], axis=0, initial=0.0)
-        path_ranking = _rank(path_scores, norms[-1])
+        # Features that leave at the same alpha are ranked by their norms at
+        # the strongest alpha that keeps them: there the penalty weighs them
+        # alike, where at the weakest alpha the norms are mostly fitted noise
+        # when features outnumber samples.
+        last_active = np.argmax(active, axis=0)
+        path_ranking = _rank(
+            path_scores, norms[last_active, np.arange(active.shape[1])]
+        )
         path = Bunch(
             alphas=alphas,
             active=active,

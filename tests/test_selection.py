@@ -118,11 +118,20 @@ def test_scores_are_the_strongest_alpha_at_which_a_feature_is_active(fitted):
     assert np.all(np.isin(fitted.scores_[fitted.scores_ > 0], path.alphas))
 
 
-def test_ranking_follows_the_scores_then_the_weakest_alphas_norms(fitted):
+def test_ranking_follows_the_scores_then_the_norms_where_they_leave(fitted):
     scores, ranking = fitted.scores_, fitted.ranking_
     assert ranking.dtype.kind == "i"
     np.testing.assert_array_equal(np.sort(ranking), np.arange(1, len(ranking) + 1))
-    norms = fitted.path_.norms[-1]
+    # Each feature's norm at the strongest alpha that keeps it.
+    path = fitted.path_
+    norms = np.array(
+        [
+            path.norms[np.flatnonzero(path.active[:, j])[0], j]
+            if path.active[:, j].any()
+            else path.norms[0, j]
+            for j in range(len(scores))
+        ]
+    )
     for i in range(len(scores)):
         for j in range(len(scores)):
             if scores[i] > scores[j] or (
