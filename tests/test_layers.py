@@ -52,6 +52,7 @@ LAYERS = {
         "_path",
         "_search",
         "_cv",
+        "_selection",
         "_plotting",
         "_onnx",
         "__init__",
