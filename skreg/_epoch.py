@@ -25,6 +25,7 @@ from ._optimizers import (
     first_layer_step,
     sgd_step,
 )
+from ._penalties import first_layer_open
 
 # A batch of at least ``SPLIT_WORK`` multiply-adds in its products (rows times
 # the number of weights) is split in two parts, and in more, up to
@@ -128,12 +129,6 @@ def _add_parts(grad, grads, units, coef_offsets, part):
         for other in range(1, grads.shape[0]):
             for i in range(start, stop):
                 grad[i] += grads[other, i]
-
-
-@njit(**_JIT)
-def has_first_layer(first):
-    """Whether the first layer has factors or groups (``cfg.first``)."""
-    return first is not None
 
 
 @njit(**_JIT)
@@ -246,7 +241,7 @@ def run_epoch_parts(
                 sgd_step(params, grad, velocity, learning_rate, layers, cfg, share)
             if moments is not None:
                 lr = adam_step(params, grad, moments, step, layers, cfg, share)
-        if constraints is not None or has_first_layer(cfg.first):
+        if constraints is not None or first_layer_open(0, cfg.first) == 0.0:
             # A unit's norm, and a group of features, span every part's rows:
             # one worker takes these steps once all have updated their parts
             # (worker 0 took part 0, so it has Adam's rate).

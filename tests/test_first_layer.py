@@ -96,8 +96,7 @@ def test_bad_penalty_factors_get_a_clear_error(factor, message):
 
 def _first(factors, groups, n_out, dtype):
     n_features = len(factors)
-    _, _, group_of = check_feature_groups(groups, n_features)
-    starts, members, _ = check_feature_groups(groups, n_features)
+    starts, members, group_of = check_feature_groups(groups, n_features)
     factors, group_factors = check_penalty_factor(factors, group_of, len(starts) - 1)
     scratch = np.empty(2 * n_features * n_out, dtype=dtype)
     return (factors, starts, members, group_factors, scratch), group_of
